@@ -1,0 +1,234 @@
+"""The numeric layer: compile SymPy expressions with Gaussian averages to numpy and mpmath.
+
+Gaussian averages are never given to ``lambdify`` (that would call ``quad``
+over the real line and fail, see ../shared/NUMERICS.md). Each average is
+replaced by the package's own quadrature:
+
+* smooth integrand: Gauss-Hermite (probabilists') with ``GH_NODES`` nodes;
+* integrand with a kink or a steep transition at ``z0`` (detected by
+  :func:`replica.symbolic.kinks`, e.g. ``ln H((k + sqrt(q) z)/sqrt(1-q))``
+  or ``tanh(beta (sqrt(q) z + h))``): Gauss-Legendre on panels graded
+  geometrically towards ``z0`` on both sides, the finest panel scaled to the
+  transition width, so that q -> 1 and T -> 0 keep full precision;
+* mpmath backend: ``mpmath.quad`` (tanh-sinh) with ``z0`` as a breakpoint.
+
+Compiled functions broadcast over their arguments: a whole sweep is one call.
+"""
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import scipy.special as sc
+import sympy
+
+from .symbolic import GaussianAverage, averages, kinks
+
+GH_NODES = 80
+#: the Gaussian weight beyond |z| = Z_MAX is below 1e-38: outside double precision
+Z_MAX = 13.0
+GRADED_PANELS = 10   # geometric panels each side of a kink, from width/100 outwards
+PANEL_NODES = 10        # Gauss-Legendre nodes a panel
+#: base panels for the Gaussian weight (edges in z); the panel holding a kink is split there
+BASE_EDGES = (-Z_MAX, -8.0, -6.0, -4.5, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, Z_MAX)
+
+
+def _log_two_cosh(x):
+    return np.logaddexp(x, -x)
+
+
+def _inv_mills(x):
+    return np.sqrt(2.0 / np.pi) / sc.erfcx(x / np.sqrt(2.0))
+
+
+NUMPY_FUNCTIONS = {
+    "H": lambda x: sc.ndtr(-np.asarray(x, dtype=float)),
+    "LnH": lambda x: sc.log_ndtr(-np.asarray(x, dtype=float)),
+    "InvMills": _inv_mills,
+    "LogTwoCosh": _log_two_cosh,
+    "Heaviside": lambda x, *a: np.heaviside(x, 0.5),
+}
+
+
+def _mp_H(x):
+    return mpmath.erfc(x / mpmath.sqrt(2)) / 2
+
+
+MPMATH_FUNCTIONS = {
+    "H": _mp_H,
+    "LnH": lambda x: mpmath.log(_mp_H(x)),
+    "InvMills": lambda x: mpmath.npdf(x) / _mp_H(x),
+    "LogTwoCosh": lambda x: abs(x) + mpmath.log1p(mpmath.exp(-2 * abs(x))),
+    "Heaviside": lambda x, *a: mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(1) / 2),
+    "sign": mpmath.sign,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def hermite_rule(n: int = GH_NODES):
+    """Probabilists' Gauss-Hermite nodes and weights normalised to int Dz 1 = 1."""
+    x, w = sc.roots_hermitenorm(n)
+    return x, w / np.sqrt(2 * np.pi)
+
+
+@functools.lru_cache(maxsize=None)
+def _legendre(n: int = PANEL_NODES):
+    return sc.roots_legendre(n)
+
+
+def _graded(z0, end, width):
+    """Panel edges (a, b) between ``z0`` and ``end`` (either side), geometric towards ``z0``."""
+    length = np.abs(end - z0)
+    finest = np.maximum(np.minimum(width / 100.0, length * 1e-2), 1e-15 * length)
+    k = np.arange(GRADED_PANELS + 1, dtype=float) / GRADED_PANELS
+    ratio = np.where(finest > 0, length / np.where(finest > 0, finest, 1.0), 1.0)
+    dist = finest[..., None] * ratio[..., None] ** k
+    dist = np.concatenate([np.zeros(z0.shape + (1,)), np.minimum(dist, length[..., None])], axis=-1)
+    pts = z0[..., None] + np.sign(end - z0)[..., None] * dist
+    return pts[..., :-1], pts[..., 1:]
+
+
+def kink_rule(z0, width):
+    """Nodes and weights (Gaussian weight included) for int Dz f(z), f steep near ``z0`` on scale ``width``.
+
+    Base panels (``BASE_EDGES``) resolve the Gaussian weight; the base panel
+    holding ``z0`` is replaced by ``GRADED_PANELS`` geometric panels on each
+    side of ``z0``, the finest a hundredth of ``width``. Shapes broadcast:
+    ``z0.shape + (n,)``.
+    """
+    z0 = np.nan_to_num(np.asarray(z0, dtype=float), nan=0.0, posinf=Z_MAX, neginf=-Z_MAX)
+    z0 = np.clip(z0, -Z_MAX, Z_MAX)
+    width = np.nan_to_num(np.asarray(width, dtype=float), nan=Z_MAX, posinf=Z_MAX)
+    z0, width = np.broadcast_arrays(z0, width)
+    edges = np.asarray(BASE_EDGES)
+    # graded panels reach at least one unit beyond z0 on each side (to a base edge)
+    lo = np.clip(np.searchsorted(edges, z0 - 1.0, side="right") - 1, 0, len(edges) - 2)
+    hi = np.clip(np.searchsorted(edges, z0 + 1.0, side="left"), 1, len(edges) - 1)
+    # base panels between edges[lo] and edges[hi] collapse to zero length (zero weight)
+    panel = np.arange(len(edges) - 1)
+    removed = (panel >= lo[..., None]) & (panel < hi[..., None])
+    la, lb = _graded(z0, edges[lo], width)
+    ra, rb = _graded(z0, edges[hi], width)
+    a = np.concatenate([np.where(removed, 0.0, edges[:-1]), la, ra], axis=-1)
+    b = np.concatenate([np.where(removed, 0.0, edges[1:]), lb, rb], axis=-1)
+    x, w = _legendre()
+    half = (b - a)[..., None] / 2
+    nodes = ((a + b)[..., None] / 2 + half * x).reshape(z0.shape + (-1,))
+    weights = (np.abs(half) * w).reshape(z0.shape + (-1,))
+    return nodes, weights * np.exp(-nodes**2 / 2) / np.sqrt(2 * np.pi)
+# ---------------------------------------------------------------------------
+# compilation
+# ---------------------------------------------------------------------------
+def _lambdify(args, expr, modules):
+    return sympy.lambdify(args, expr, modules=modules, cse=True)
+
+
+def _split_averages(exprs, args, compile_group):
+    """Replace the outermost averages in ``exprs`` (in place) by dummies.
+
+    Averages over the same variable with the same kink share one set of
+    nodes and one compiled integrand function (common subexpressions
+    eliminated), so ``InvMills`` and friends are evaluated once a node.
+    Returns the dummies, in the order the group evaluators return values.
+    """
+    found = []
+    for e in exprs:
+        for a in averages(e):
+            if a not in found:
+                found.append(a)
+    dummies = {a: sympy.Dummy(f"avg{i}") for i, a in enumerate(found)}
+    for i, e in enumerate(exprs):
+        exprs[i] = sympy.sympify(e).xreplace(dummies)
+    groups = {}
+    for a in found:
+        ks = kinks(a.integrand, a.variable)
+        key = (a.variable, ks[0][0] if ks else None)
+        groups.setdefault(key, []).append((a, ks))
+    order, evaluators = [], []
+    for (z, _), members in groups.items():
+        ks = [kk[0] for _, kk in members if kk]
+        kink = None
+        if ks:
+            widths = list(dict.fromkeys(k[1] for k in ks))
+            kink = (ks[0][0], widths[0] if len(widths) == 1 else sympy.Min(*widths))
+        evaluators.append(compile_group([m[0].integrand for m in members], z, kink, args))
+        order.extend(dummies[m[0]] for m in members)
+    return order, evaluators
+
+
+def compile_numpy(exprs, args):
+    """Compile ``exprs`` (one expression or a list) in ``args`` to a broadcasting numpy function."""
+    single = not isinstance(exprs, (list, tuple))
+    exprs = [exprs] if single else list(exprs)
+    order, groups = _split_averages(exprs, args, _compile_group_numpy)
+    body = _lambdify(list(args) + order, exprs, [NUMPY_FUNCTIONS, "scipy", "numpy"])
+
+    def evaluate(*values):
+        values = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values])
+        extra = [x for fn in groups for x in fn(*values)]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = body(*values, *extra)
+        shape = values[0].shape if values else ()
+        out = [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out]
+        return out[0] if single else out
+
+    return evaluate
+
+
+def _compile_group_numpy(integrands, z, kink, args):
+    integrand = compile_numpy(list(integrands), [z] + list(args))
+    if kink is None:
+        x, w = hermite_rule()
+
+        def average(*values):
+            shape = values[0].shape if values else ()
+            nodes = np.broadcast_to(x, shape + x.shape)
+            return [np.sum(v * w, axis=-1) for v in integrand(nodes, *[v[..., None] for v in values])]
+
+        return average
+
+    z0_fn = compile_numpy(kink[0], list(args))
+    width_fn = compile_numpy(kink[1], list(args))
+
+    def average(*values):
+        nodes, weights = kink_rule(z0_fn(*values), width_fn(*values))
+        out = integrand(nodes, *[v[..., None] for v in values])
+        # weights that underflowed far in the tails may multiply non-finite values there
+        return [np.sum(np.where(weights > 0, v * weights, 0.0), axis=-1) for v in out]
+
+    return average
+
+
+def compile_mpmath(exprs, args):
+    """Compile ``exprs`` to a function of mpmath numbers (precision: the caller's ``mp.dps``)."""
+    single = not isinstance(exprs, (list, tuple))
+    exprs = [exprs] if single else list(exprs)
+    order, groups = _split_averages(exprs, args, _compile_group_mpmath)
+    body = _lambdify(list(args) + order, exprs, [MPMATH_FUNCTIONS, "mpmath"])
+
+    def evaluate(*values):
+        values = [v if isinstance(v, mpmath.mpf) else mpmath.mpf(v) for v in values]
+        extra = [x for fn in groups for x in fn(*values)]
+        out = body(*values, *extra)
+        return out[0] if single else out
+
+    return evaluate
+
+
+def _compile_group_mpmath(integrands, z, kink, args):
+    integrand = [compile_mpmath(e, [z] + list(args)) for e in integrands]
+    z0_fn = compile_mpmath(kink[0], list(args)) if kink is not None else None
+
+    def average(*values):
+        points = [-mpmath.inf, mpmath.inf]
+        if z0_fn is not None:
+            try:
+                z0 = z0_fn(*values)
+                if mpmath.isfinite(z0):
+                    points = [-mpmath.inf, z0, mpmath.inf]
+            except (ZeroDivisionError, ValueError):
+                pass
+        return [mpmath.quad(lambda t: f(t, *values) * mpmath.npdf(t), points) for f in integrand]
+
+    return average

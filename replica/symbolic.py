@@ -1,0 +1,342 @@
+"""The symbolic layer: Gaussian tails, Gaussian averages and the rules the CAS lacks.
+
+Notation of the field: ``Dz = exp(-z^2/2) dz / sqrt(2 pi)``,
+``H(x) = int_x^oo Dz = erfc(x/sqrt 2)/2``.
+
+Functions here are SymPy ``Function`` subclasses with exact derivatives
+(``fdiff``) written in numerically stable building blocks, so that a
+derivative of a free energy never contains ``exp(-x^2/2)/H(x)`` (which
+overflows) but ``InvMills(x)``. :class:`GaussianAverage` is an unevaluated
+``int Dz (...)`` that differentiates under the integral sign and prints as
+``\\int Dz``; it is never handed to ``lambdify`` (see :mod:`replica.numeric`).
+"""
+from __future__ import annotations
+
+import sympy
+from sympy import Expr, Function, Heaviside, S, exp, pi, sqrt, tanh
+
+from .errors import DerivationError
+
+
+def gaussian_density(x):
+    """phi(x) = exp(-x^2/2)/sqrt(2 pi)."""
+    return exp(-x**2 / 2) / sqrt(2 * pi)
+
+
+class H(Function):
+    """Gaussian tail H(x) = int_x^oo Dz."""
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.Half
+        if x is S.Infinity:
+            return S.Zero
+        if x is S.NegativeInfinity:
+            return S.One
+
+    def fdiff(self, argindex=1):
+        return -gaussian_density(self.args[0])
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sympy.erfc(x / sqrt(2)) / 2
+
+    def _latex(self, printer):
+        return r"H\left(%s\right)" % printer._print(self.args[0])
+
+
+class LnH(Function):
+    """ln H(x), kept as one function so numerics use ``log_ndtr`` (no underflow)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return -sympy.log(2)
+        if x is S.NegativeInfinity:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return -InvMills(self.args[0])
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sympy.log(sympy.erfc(x / sqrt(2)) / 2)
+
+    def _latex(self, printer):
+        return r"\ln H\left(%s\right)" % printer._print(self.args[0])
+
+
+class InvMills(Function):
+    """Inverse Mills ratio phi(x)/H(x) = -d ln H/dx; stable as sqrt(2/pi)/erfcx(x/sqrt 2)."""
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return InvMills(x) * (InvMills(x) - x)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return gaussian_density(x) / (sympy.erfc(x / sqrt(2)) / 2)
+
+    def _latex(self, printer):
+        a = printer._print(self.args[0])
+        return r"\frac{e^{-(%s)^{2}/2}}{\sqrt{2\pi}\, H\left(%s\right)}" % (a, a)
+
+
+class LogTwoCosh(Function):
+    """ln(2 cosh x), evaluated as logaddexp(x, -x) (no overflow at low temperature)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return sympy.log(2)
+
+    def fdiff(self, argindex=1):
+        return tanh(self.args[0])
+
+    def _eval_rewrite_as_cosh(self, x, **kwargs):
+        return sympy.log(2 * sympy.cosh(x))
+
+    def _latex(self, printer):
+        return r"\ln 2\cosh\left(%s\right)" % printer._print(self.args[0])
+
+
+STABLE_FUNCTIONS = (H, LnH, InvMills, LogTwoCosh)
+
+
+class GaussianAverage(Expr):
+    """``int Dz integrand``: an unevaluated average over one standard Gaussian variable.
+
+    Averages over several independent Gaussians nest:
+    ``GaussianAverage(GaussianAverage(f, z2), z1)``. Differentiation with
+    respect to any other symbol goes under the integral sign.
+    """
+
+    is_commutative = True
+
+    def __new__(cls, integrand, variable):
+        integrand = sympy.sympify(integrand)
+        if not isinstance(variable, sympy.Symbol):
+            raise TypeError("GaussianAverage variable must be a Symbol")
+        if not integrand.has(variable):
+            return integrand
+        return Expr.__new__(cls, integrand, variable)
+
+    @property
+    def integrand(self):
+        return self.args[0]
+
+    @property
+    def variable(self):
+        return self.args[1]
+
+    @property
+    def free_symbols(self):
+        return self.integrand.free_symbols - {self.variable}
+
+    def _eval_derivative(self, s):
+        if s == self.variable:
+            return S.Zero
+        return GaussianAverage(sympy.diff(self.integrand, s), self.variable)
+
+    def _eval_subs(self, old, new):
+        if old == self.variable:
+            return self
+        return None
+
+    def _latex(self, printer):
+        return r"\int D%s\, \left[%s\right]" % (printer._print(self.variable), printer._print(self.integrand))
+
+    def _sympystr(self, printer):
+        return "int D%s [%s]" % (printer._print(self.variable), printer._print(self.integrand))
+
+
+def averages(expr) -> list:
+    """The outermost Gaussian averages in ``expr`` (not those nested inside others)."""
+    found = []
+
+    def walk(e):
+        if isinstance(e, GaussianAverage):
+            if e not in found:
+                found.append(e)
+            return
+        for a in e.args:
+            walk(a)
+
+    walk(sympy.sympify(expr))
+    return found
+
+
+def map_averages(expr, fn):
+    """Replace every outermost average ``A`` in ``expr`` by ``fn(A)``."""
+    return sympy.sympify(expr).xreplace({a: fn(a) for a in averages(expr)})
+
+
+# ---------------------------------------------------------------------------
+# Kinks: where an integrand changes on a scale that Gauss-Hermite cannot see
+# ---------------------------------------------------------------------------
+_KINK_FUNCTIONS = (H, LnH, InvMills, LogTwoCosh, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
+                   sympy.erf, sympy.erfc)
+
+
+def kinks(integrand, z):
+    """Points ``z0`` where an argument linear in ``z`` of a step-like function vanishes.
+
+    Returns a list of ``(z0, width)`` with ``width = 1/|d arg/dz|`` the scale
+    of the transition (e.g. ``sqrt(1-q)/sqrt(q)`` for ``ln H((k + sqrt(q) z)/sqrt(1-q))``).
+    """
+    found = []
+    for f in sympy.preorder_traversal(integrand):
+        if isinstance(f, _KINK_FUNCTIONS) and f.args and f.args[0].has(z):
+            arg = f.args[0]
+            slope = sympy.diff(arg, z)
+            if slope.has(z):
+                continue
+            z0 = -arg.subs(z, 0) / slope
+            item = (sympy.simplify(z0) if z0.count_ops() < 30 else z0, 1 / sympy.Abs(slope))
+            if all(sympy.simplify(item[0] - g[0]) != 0 for g in found):
+                found.append(item)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Gaussian integration by parts (Stein's lemma)
+# ---------------------------------------------------------------------------
+def stein(average: GaussianAverage) -> Expr:
+    """Rewrite ``int Dz z f(z)`` as ``int Dz f'(z)`` (Gaussian integration by parts).
+
+    The integrand must be of the form ``z * f(z)`` (a product with a bare
+    factor ``z``); other averages are returned unchanged.
+    """
+    z = average.variable
+    integrand = sympy.expand(average.integrand)
+    terms = sympy.Add.make_args(integrand)
+    out = S.Zero
+    for term in terms:
+        coeff, rest = term.as_independent(z, as_Add=False)
+        factors = sympy.Mul.make_args(rest)
+        if z in factors:
+            f = sympy.Mul(*[g for g in factors if g != z] + [z] * (factors.count(z) - 1))
+            out += coeff * GaussianAverage(sympy.diff(f, z), z)
+        else:
+            out += GaussianAverage(term, z)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Asymptotic rules for limits the CAS cannot take
+# ---------------------------------------------------------------------------
+def _positive_part(u):
+    """Heaviside(u) with positive factors of ``u`` divided out (Heaviside(u/c) = Heaviside(u), c > 0)."""
+    num, den = sympy.fraction(sympy.together(u))
+    if den.is_positive:
+        u = num
+    coeff, rest = sympy.factor_terms(u).as_independent(*u.free_symbols, as_Add=False)
+    if coeff.is_positive:
+        u = rest
+    return Heaviside(u)
+
+
+def _abs(x):
+    num, den = sympy.fraction(sympy.together(x))
+    return sympy.Abs(num) / den if den.is_positive else sympy.Abs(x)
+
+
+def lnH_leading(u):
+    """Leading behaviour of ln H(u) as |u| -> oo: -u^2/2 for u -> +oo, 0 for u -> -oo.
+
+    Rule: ln H(u) = -u^2/2 - ln(u sqrt(2 pi)) + O(u^-2) for u -> +oo and
+    ln H(u) = O(exp(-u^2/2)/|u|) for u -> -oo; only the term that diverges
+    like u^2 is kept (tested in tests/test_symbolic.py).
+    """
+    return -u**2 / 2 * _positive_part(u)
+
+
+def log_two_cosh_leading(x):
+    """ln 2cosh(x) = |x| + ln(1 + exp(-2|x|)) -> |x| as |x| -> oo."""
+    return _abs(x)
+
+
+def tanh_leading(x):
+    """tanh(x) -> sign(x) as |x| -> oo."""
+    return 2 * _positive_part(x) - 1
+
+
+ASYMPTOTIC_RULES = {LnH: lnH_leading, LogTwoCosh: log_two_cosh_leading, sympy.tanh: tanh_leading}
+
+
+def apply_asymptotic_rules(expr, rules=None):
+    """Replace each function application by its leading asymptotic form."""
+    rules = ASYMPTOTIC_RULES if rules is None else rules
+    return sympy.sympify(expr).replace(
+        lambda e: type(e) in rules, lambda e: rules[type(e)](*e.args))
+
+
+_STEP_LIKE = (Heaviside, sympy.Abs, sympy.sign)
+
+
+def _term_limit(term, eps):
+    """Limit of one product term: step-like factors by continuity of their argument, the rest by SymPy."""
+    steps = [f for f in sympy.Mul.make_args(term) if isinstance(f, _STEP_LIKE)]
+    rest = sympy.Mul(*[f for f in sympy.Mul.make_args(term) if not isinstance(f, _STEP_LIKE)])
+    if any(f.has(_STEP_LIKE) for f in sympy.Mul.make_args(rest)):
+        raise DerivationError(f"cannot take the limit {eps} -> 0 of {term}")
+    out = sympy.limit(rest, eps, 0, "+") if rest.has(eps) else rest
+    if out.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        raise DerivationError(f"{term} has no finite limit at {eps} -> 0")
+    for f in steps:
+        arg = f.args[0]
+        a0 = sympy.limit(arg, eps, 0, "+") if arg.has(eps) else arg
+        if a0.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+            raise DerivationError(f"argument of {f} has no finite limit at {eps} -> 0")
+        out *= f.func(a0)
+    return out
+
+
+def leading_coefficient(expr, eps, power):
+    """``lim_{eps -> 0+} eps**power * expr``, taking limits inside Gaussian averages.
+
+    Dominated convergence lets the limit pass under ``int Dz`` once the
+    asymptotic rules have removed the functions whose argument diverges;
+    step-like factors (Heaviside, sign, Abs) converge almost everywhere by
+    continuity of their arguments. Raises :class:`DerivationError` if a term
+    diverges faster than ``eps**-power`` or SymPy cannot take a limit.
+    """
+    expr = sympy.expand(sympy.sympify(expr))
+    out = S.Zero
+    for term in sympy.Add.make_args(expr):
+        coeff, avg = term.as_independent(GaussianAverage, as_Add=False)
+        if isinstance(avg, GaussianAverage):
+            inner = sympy.expand(coeff * eps**power * avg.integrand)
+            value = sum((_term_limit(t, eps) for t in sympy.Add.make_args(inner)), S.Zero)
+            out += GaussianAverage(sympy.expand(value), avg.variable)
+        elif avg.has(GaussianAverage):
+            raise DerivationError(f"cannot take the limit of a product of averages: {term}")
+        else:
+            out += _term_limit(sympy.expand(term * eps**power), eps)
+    return out
+
+
+def gaussian_average_closed_form(average: GaussianAverage):
+    """Closed form of ``int Dz Heaviside(a + b z) P(z)`` for a polynomial P (b > 0), or the average unchanged.
+
+    Done once at derivation time by integrating the Gaussian density over
+    ``(-a/b, oo)`` (SymPy ``integrate``); used to turn the q -> 1 limit of a
+    free energy into a closed form.
+    """
+    z = average.variable
+    integrand = sympy.expand(average.integrand)
+    steps = [f for f in integrand.atoms(Heaviside) if f.has(z)]
+    if len(steps) != 1:
+        return average
+    step = steps[0]
+    arg = step.args[0]
+    slope = sympy.diff(arg, z)
+    if slope.has(z) or not (slope.is_positive):
+        return average
+    rest = sympy.expand(integrand / step)
+    if rest.has(Heaviside) or not rest.is_polynomial(z):
+        return average
+    z0 = sympy.simplify(-arg.subs(z, 0) / slope)
+    t = sympy.Dummy("t", real=True)
+    value = sympy.integrate(rest.subs(z, t) * gaussian_density(t), (t, z0, sympy.oo))
+    value = value.rewrite(sympy.erfc)
+    value = value.replace(lambda e: isinstance(e, sympy.erfc), lambda e: 2 * H(sympy.sqrt(2) * e.args[0]))
+    return sympy.simplify(value)
