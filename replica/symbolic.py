@@ -202,22 +202,76 @@ def kinks(integrand, z):
 def stein(average: GaussianAverage) -> Expr:
     """Rewrite ``int Dz z f(z)`` as ``int Dz f'(z)`` (Gaussian integration by parts).
 
-    The integrand must be of the form ``z * f(z)`` (a product with a bare
-    factor ``z``); other averages are returned unchanged.
+    Applied term by term to the integrand (products distributed over sums):
+    each term with a factor ``z`` (or ``z**n``) loses one power of ``z`` and
+    is differentiated; the other terms are kept. The result equals the input.
     """
     z = average.variable
-    integrand = sympy.expand(average.integrand)
-    terms = sympy.Add.make_args(integrand)
     out = S.Zero
-    for term in terms:
+    for term in sympy.Add.make_args(sympy.expand_mul(average.integrand)):
         coeff, rest = term.as_independent(z, as_Add=False)
-        factors = sympy.Mul.make_args(rest)
-        if z in factors:
-            f = sympy.Mul(*[g for g in factors if g != z] + [z] * (factors.count(z) - 1))
-            out += coeff * GaussianAverage(sympy.diff(f, z), z)
+        factors = list(sympy.Mul.make_args(rest))
+        for i, f in enumerate(factors):
+            base, exponent = f.as_base_exp()
+            if base == z and exponent.is_Integer and exponent >= 1:
+                g = sympy.Mul(*(factors[:i] + [z**(exponent - 1)] + factors[i + 1:]))
+                out += GaussianAverage(sympy.expand_mul(coeff * sympy.diff(g, z)), z)
+                break
         else:
             out += GaussianAverage(term, z)
     return out
+
+
+def _tidy(c):
+    """Cheap normal form of a coefficient (common denominator, no ``simplify``)."""
+    return sympy.factor_terms(sympy.cancel(sympy.together(c)))
+
+
+def collect_averages(expr) -> Expr:
+    """Normal form ``c_0 + sum_k c_k int Dz g_k(z)`` with distinct ``g_k`` and tidy ``c_k``.
+
+    Factors that do not depend on the integration variable move out of the
+    averages; terms with the same ``g_k`` are collected and their
+    coefficients put over a common denominator.
+    """
+    expr = sympy.expand_mul(sympy.sympify(expr))
+    outside = S.Zero
+    collected = {}
+    for term in sympy.Add.make_args(expr):
+        coeff, avg = term.as_independent(GaussianAverage, as_Add=False)
+        if not isinstance(avg, GaussianAverage):
+            outside += term
+            continue
+        z = avg.variable
+        for t in sympy.Add.make_args(sympy.expand_mul(avg.integrand)):
+            c, rest = t.as_independent(z, as_Add=False)
+            collected[(z, rest)] = collected.get((z, rest), S.Zero) + coeff * c
+    out = _tidy(outside)
+    for (z, rest), c in collected.items():
+        c = _tidy(c)
+        if c != 0:
+            out += c * GaussianAverage(rest, z)
+    return out
+
+
+def stein_all(expr) -> Expr:
+    """Gaussian integration by parts on every average of ``expr``, then :func:`collect_averages`.
+
+    Constant factors are moved inside first, so that they cancel against
+    factors produced by the differentiation (``sqrt(q)/sqrt(q)``).
+    """
+    expr = sympy.expand_mul(sympy.sympify(expr))
+    inside = {}
+    outside = S.Zero
+    for term in sympy.Add.make_args(expr):
+        coeff, avg = term.as_independent(GaussianAverage, as_Add=False)
+        if isinstance(avg, GaussianAverage):
+            inside[avg.variable] = inside.get(avg.variable, S.Zero) + coeff * avg.integrand
+        else:
+            outside += term
+    out = outside + sum((stein(GaussianAverage(f, z)) for z, f in inside.items()), S.Zero)
+    return collect_averages(out)
+
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,254 @@
+"""The model contract, and the derivation every model gets from its free energy.
+
+A model is one class in one file. It declares
+
+* ``name``, ``title``, ``description``;
+* ``parameters`` (:class:`~replica.params.Parameter`, with domains and defaults);
+* ``order_parameters`` (:class:`~replica.params.OrderParameter`);
+* ``observables`` (:class:`~replica.params.Observable`);
+* :meth:`Model.free_energy` -- a SymPy expression in the symbols of the
+  parameters and order parameters (Gaussian averages allowed);
+* optionally :meth:`Model.observable_expressions` (expressions, usually
+  derivatives of the free energy), :meth:`Model.limits` (closed forms derived
+  from the free energy, e.g. a capacity), :meth:`Model.stability` (an
+  eigenvalue whose sign decides the stability of the saddle point),
+  :meth:`Model.equation_scales` (positive factors that make the saddle-point
+  equations O(1)), ``select`` (which of several saddle points is physical),
+  :meth:`Model.simulate_trial` and ``references`` (known values with sources).
+
+Everything else -- the saddle-point equations (the gradient of the free
+energy), their Jacobian, the compiled numpy and mpmath functions -- is
+derived here by :class:`Derivation`.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import sympy
+
+from .errors import ParameterError
+from .numeric import compile_mpmath, compile_numpy
+from .params import Observable, OrderParameter, Parameter
+from .symbolic import collect_averages, stein_all
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A known value: ``observable`` at ``params`` equals ``value`` within ``tol`` (source cited)."""
+
+    params: dict
+    observable: str
+    value: float
+    tol: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Stability:
+    """An eigenvalue of the saddle point's Hessian in replica space; ``stable`` iff ``> 0``."""
+
+    name: str
+    expression: sympy.Expr
+    source: str = ""
+
+
+class Model:
+    """Base class of every model (see the module docstring for the contract)."""
+
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    parameters: tuple = ()
+    order_parameters: tuple = ()
+    observables: tuple = ()
+    #: name of the free energy for printing (e.g. "free entropy")
+    free_energy_name: str = "free energy"
+    #: which saddle point is physical when several solve the equations:
+    #: "max" or "min" of the free energy
+    select: str = "max"
+    #: observables the simulator measures (a subset of ``observables``)
+    simulated_observables: tuple = ()
+    #: finite-size corrections of the simulation: powers of 1/N in the extrapolation
+    finite_size_powers: tuple = (1,)
+    references: tuple = ()
+
+    # -- the model's physics ------------------------------------------------
+    def free_energy(self, choices: dict) -> sympy.Expr:
+        raise NotImplementedError
+
+    def observable_expressions(self, F: sympy.Expr, choices: dict) -> dict:
+        """Observables as expressions in parameters and order parameters (default: the order parameters)."""
+        return {op.name: op.symbol for op in self.order_parameters}
+
+    def limits(self, F: sympy.Expr, choices: dict) -> dict:
+        """Observables that need no saddle point (closed forms derived from ``F``)."""
+        return {}
+
+    def stability(self, F: sympy.Expr, choices: dict):
+        return None
+
+    def equation_scales(self, choices: dict) -> list:
+        """Positive factors multiplying each dF/d(order parameter) (default 1)."""
+        return [sympy.Integer(1)] * len(self.order_parameters)
+
+    def saddle_active(self, params: dict) -> bool:
+        """Whether the saddle point is defined for these parameters (e.g. an optional load is set)."""
+        return True
+
+    def validate(self, params: dict) -> None:
+        """Cross-parameter checks; raise ParameterError naming the parameter and its allowed range."""
+
+    def simulate_trial(self, params: dict, n: int, rng) -> dict:
+        raise NotImplementedError(f"model {self.name!r} has no simulator")
+
+    def simulation_reference(self, params: dict, n: int) -> dict:
+        """Exact finite-N values of simulated observables, where known (e.g. Cover's formula)."""
+        return {}
+
+    # -- plumbing -------------------------------------------------------------
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.parameters)
+        raise ParameterError(f"model {self.name!r} has no parameter {name!r}; its parameters are: {known}")
+
+    def resolve(self, given: dict) -> dict:
+        """Parse and validate user parameters; fill defaults. Returns name -> value (None if unset)."""
+        out = {}
+        for name in given:
+            self.parameter(name)
+        for p in self.parameters:
+            out[p.name] = p.parse(given[p.name]) if given.get(p.name) is not None else p.default
+        self.validate(out)
+        return out
+
+    def choices(self, params: dict) -> dict:
+        return {p.name: params[p.name] for p in self.parameters if p.kind == "categorical"}
+
+    @property
+    def real_parameters(self) -> tuple:
+        return tuple(p for p in self.parameters if p.kind != "categorical")
+
+    def derivation(self, params: dict | None = None) -> "Derivation":
+        choices = self.choices(params) if params else {p.name: p.default for p in self.parameters
+                                                        if p.kind == "categorical"}
+        return _derivation(type(self), tuple(sorted(choices.items())))
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "parameters": [p.describe() for p in self.parameters],
+            "order_parameters": [{"name": o.name, "meaning": o.meaning, "domain": str(o.domain)}
+                                 for o in self.order_parameters],
+            "observables": [{"name": o.name, "meaning": o.meaning} for o in self.observables],
+            "simulated_observables": list(self.simulated_observables),
+        }
+
+
+@functools.lru_cache(maxsize=None)
+def _derivation(model_cls, choices: tuple) -> "Derivation":
+    return Derivation(model_cls(), dict(choices))
+
+
+@dataclass
+class Derivation:
+    """Everything derived from a model's free energy, symbolic and compiled (built lazily, cached)."""
+
+    model: Model
+    choices: dict
+    free_energy: sympy.Expr = field(init=False)
+
+    def __post_init__(self):
+        self.free_energy = self.model.free_energy(self.choices)
+
+    @property
+    def args(self) -> list:
+        """Argument order of every compiled function: order parameters, then real parameters."""
+        return [o.symbol for o in self.model.order_parameters] + [p.symbol for p in self.model.real_parameters]
+
+    @functools.cached_property
+    def gradient(self) -> list:
+        """dF/d(order parameter), exactly as differentiated (unscaled, no rewriting)."""
+        return [sympy.diff(self.free_energy, o.symbol) for o in self.model.order_parameters]
+
+    @functools.cached_property
+    def equations(self) -> list:
+        """The saddle-point equations: scaled gradient, Gaussian-integrated by parts, collected."""
+        scales = self.model.equation_scales(self.choices)
+        return [stein_all(s * g) for s, g in zip(scales, self.gradient)]
+
+    @functools.cached_property
+    def jacobian(self) -> list:
+        ops = [o.symbol for o in self.model.order_parameters]
+        return [[stein_all(sympy.diff(e, x)) for x in ops] for e in self.equations]
+
+    @functools.cached_property
+    def observables(self) -> dict:
+        return {k: collect_averages(v) for k, v in
+                self.model.observable_expressions(self.free_energy, self.choices).items()}
+
+    @functools.cached_property
+    def limits(self) -> dict:
+        return self.model.limits(self.free_energy, self.choices)
+
+    @functools.cached_property
+    def stability(self):
+        return self.model.stability(self.free_energy, self.choices)
+
+    # -- compiled functions (numpy: broadcasting arrays; mpmath: scalars) ------
+    @functools.cached_property
+    def numpy_system(self):
+        """(residual list, Jacobian rows) at once, sharing quadrature nodes."""
+        k = len(self.equations)
+        flat = list(self.equations) + [j for row in self.jacobian for j in row]
+        fn = compile_numpy(flat, self.args)
+
+        def system(*values):
+            out = fn(*values)
+            return out[:k], [out[k + i * k:k + (i + 1) * k] for i in range(k)]
+
+        return system
+
+    @functools.cached_property
+    def numpy_residual(self):
+        return compile_numpy(list(self.equations), self.args)
+
+    @functools.cached_property
+    def numpy_outputs(self):
+        """Free energy, observables (in ``observable_names`` order) and stability eigenvalue."""
+        return compile_numpy(self._output_exprs(), self.args)
+
+    @functools.cached_property
+    def mpmath_outputs(self):
+        return compile_mpmath(self._output_exprs(), self.args)
+
+    @functools.cached_property
+    def mpmath_residual(self):
+        return compile_mpmath(list(self.equations), self.args)
+
+    @functools.cached_property
+    def mpmath_jacobian(self):
+        return compile_mpmath([j for row in self.jacobian for j in row], self.args)
+
+    @property
+    def observable_names(self) -> list:
+        return list(self.observables)
+
+    def _output_exprs(self) -> list:
+        out = [self.free_energy] + [self.observables[k] for k in self.observable_names]
+        out.append(self.stability.expression if self.stability is not None else sympy.Integer(0))
+        return out
+
+    @functools.cached_property
+    def numpy_limits(self):
+        names = list(self.limits)
+        fn = compile_numpy([self.limits[k] for k in names], [p.symbol for p in self.model.real_parameters])
+        return names, fn
+
+    @functools.cached_property
+    def mpmath_limits(self):
+        names = list(self.limits)
+        fn = compile_mpmath([self.limits[k] for k in names], [p.symbol for p in self.model.real_parameters])
+        return names, fn
