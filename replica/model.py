@@ -30,7 +30,7 @@ import sympy
 from .errors import ParameterError
 from .numeric import compile_mpmath, compile_numpy
 from .params import Observable, OrderParameter, Parameter
-from .symbolic import collect_averages, stein_all
+from .symbolic import stein_all
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class Derivation:
 
     @functools.cached_property
     def observables(self) -> dict:
-        return {k: collect_averages(v) for k, v in
+        return {k: stein_all(v) for k, v in
                 self.model.observable_expressions(self.free_energy, self.choices).items()}
 
     @functools.cached_property

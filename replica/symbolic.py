@@ -23,6 +23,12 @@ def gaussian_density(x):
     return exp(-x**2 / 2) / sqrt(2 * pi)
 
 
+def _power(tex, exp, wrap=False):
+    if exp is None:
+        return tex
+    return (r"\left[%s\right]^{%s}" if wrap else r"%s^{%s}") % (tex, exp)
+
+
 class H(Function):
     """Gaussian tail H(x) = int_x^oo Dz."""
 
@@ -41,8 +47,8 @@ class H(Function):
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sympy.erfc(x / sqrt(2)) / 2
 
-    def _latex(self, printer):
-        return r"H\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"H\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class LnH(Function):
@@ -61,8 +67,8 @@ class LnH(Function):
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sympy.log(sympy.erfc(x / sqrt(2)) / 2)
 
-    def _latex(self, printer):
-        return r"\ln H\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"\ln H\left(%s\right)" % printer._print(self.args[0]), exp, wrap=True)
 
 
 class InvMills(Function):
@@ -75,9 +81,9 @@ class InvMills(Function):
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return gaussian_density(x) / (sympy.erfc(x / sqrt(2)) / 2)
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         a = printer._print(self.args[0])
-        return r"\frac{e^{-(%s)^{2}/2}}{\sqrt{2\pi}\, H\left(%s\right)}" % (a, a)
+        return _power(r"\frac{e^{-\left(%s\right)^{2}/2}}{\sqrt{2\pi}\, H\left(%s\right)}" % (a, a), exp, wrap=True)
 
 
 class LogTwoCosh(Function):
@@ -94,8 +100,8 @@ class LogTwoCosh(Function):
     def _eval_rewrite_as_cosh(self, x, **kwargs):
         return sympy.log(2 * sympy.cosh(x))
 
-    def _latex(self, printer):
-        return r"\ln 2\cosh\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"\ln 2\cosh\left(%s\right)" % printer._print(self.args[0]), exp, wrap=True)
 
 
 STABLE_FUNCTIONS = (H, LnH, InvMills, LogTwoCosh)
@@ -141,7 +147,7 @@ class GaussianAverage(Expr):
             return self
         return None
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         return r"\int D%s\, \left[%s\right]" % (printer._print(self.variable), printer._print(self.integrand))
 
     def _sympystr(self, printer):
@@ -392,5 +398,16 @@ def gaussian_average_closed_form(average: GaussianAverage):
     t = sympy.Dummy("t", real=True)
     value = sympy.integrate(rest.subs(z, t) * gaussian_density(t), (t, z0, sympy.oo))
     value = value.rewrite(sympy.erfc)
-    value = value.replace(lambda e: isinstance(e, sympy.erfc), lambda e: 2 * H(sympy.sqrt(2) * e.args[0]))
-    return sympy.simplify(value)
+    value = sympy.expand(value.replace(lambda e: isinstance(e, sympy.erfc),
+                                       lambda e: 2 * H(sympy.sqrt(2) * e.args[0])))
+    return _shortest_tail_form(value)
+
+
+def _shortest_tail_form(expr):
+    """Choose between H(x) and 1 - H(-x) for the shorter expression (collected in H)."""
+    flipped = sympy.expand(expr.replace(lambda e: isinstance(e, H), lambda e: 1 - H(-e.args[0])))
+    forms = []
+    for e in (expr, flipped):
+        tails = sorted(e.atoms(H), key=sympy.default_sort_key)
+        forms.append(sympy.collect(e, tails, func=sympy.factor) if tails else e)
+    return min(forms, key=sympy.count_ops)

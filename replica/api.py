@@ -1,0 +1,44 @@
+"""The Python API: the same core the command line uses.
+
+>>> import replica
+>>> replica.solve("gardner", {"kappa": 0.5}).observables["alpha_c"]   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from . import simulation, solver
+from .model import Model
+from .registry import MODELS, get_model
+
+
+def model_names() -> list:
+    return list(MODELS)
+
+
+def _model(model) -> Model:
+    return model if isinstance(model, Model) else get_model(model)
+
+
+def solve(model, params: dict | None = None, dps: int | None = None):
+    """Solve the saddle point at one parameter point; raises ConvergenceError on failure."""
+    m = _model(model)
+    return solver.solve(m, m.resolve(params or {}), dps=dps)
+
+
+def sweep(model, params: dict | None, name: str, values, dps: int | None = None):
+    """Solve along ``name`` over ``values``; non-converged points are flagged, never dropped."""
+    m = _model(model)
+    given = dict(params or {})
+    given.pop(name, None)
+    return solver.sweep(m, given, name, values, dps=dps)
+
+
+def simulate(model, params: dict | None, n: int, trials: int, seed: int = 0, workers: int = 1):
+    m = _model(model)
+    p = params if isinstance(params, dict) and set(params) == {q.name for q in m.parameters} else m.resolve(params or {})
+    return simulation.simulate(m, p, n, trials, seed, workers)
+
+
+def compare(model, params: dict | None, ns, trials: int, seed: int = 0, workers: int = 1):
+    m = _model(model)
+    p = params if isinstance(params, dict) and set(params) == {q.name for q in m.parameters} else m.resolve(params or {})
+    return simulation.compare(m, p, ns, trials, seed, workers)

@@ -1,0 +1,254 @@
+"""The ``replica`` command: a thin layer over the Python API.
+
+User errors (unknown model or parameter, values out of range, a solver that
+does not converge) print one line ``replica: error: ...`` and exit with
+status 2; no traceback. Values typed by the user are parsed by regular
+expressions and fixed name lists, never evaluated.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from . import api
+from .errors import ParameterError, ReplicaError
+from .params import _INTEGER, parse_assignment, parse_sweep
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"replica: error: {message}\n")
+
+
+def _int(name, lo):
+    def parse(text):
+        if not _INTEGER.match(text.strip()) or int(text) < lo:
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is out of range; allowed: an integer >= {lo}")
+        return int(text)
+    return parse
+
+
+def _ns(text):
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(_INTEGER.match(p) for p in parts) or any(int(p) < 2 for p in parts):
+        raise argparse.ArgumentTypeError(f"n={text!r} is out of range; allowed: integers >= 2, comma separated")
+    return [int(p) for p in parts]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="replica", description="Derive, solve and verify replica saddle-point equations.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    m = sub.add_parser("models", help="list the models with their parameters and observables")
+    m.add_argument("--json", action="store_true")
+
+    def model_args(sp):
+        sp.add_argument("model", help="model name (see `replica models`) or path/to/file.py:ClassName")
+        sp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
+
+    d = sub.add_parser("derive", help="print the free energy and the derived saddle-point equations")
+    model_args(d)
+    d.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
+    d.add_argument("-o", "--output", metavar="FILE.tex", help="write a standalone LaTeX document")
+
+    s = sub.add_parser("solve", help="solve the saddle point (one point or a sweep)")
+    model_args(s)
+    s.add_argument("--sweep", metavar="NAME=START:STOP:NUM", help="solve a curve with warm starts")
+    s.add_argument("--dps", type=_int("dps", 1), help="mpmath precision in decimal digits")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--csv", action="store_true", help="a sweep as CSV")
+
+    def sim_args(sp, many):
+        model_args(sp)
+        if many:
+            sp.add_argument("--n", type=_ns, required=True, metavar="N1,N2,...", help="system sizes")
+        else:
+            sp.add_argument("--n", type=_int("n", 2), required=True, help="system size")
+        sp.add_argument("--trials", type=_int("trials", 1), required=True, help="instances a size")
+        sp.add_argument("--seed", type=_int("seed", 0), default=0, help="master seed (default 0)")
+        sp.add_argument("--workers", type=_int("workers", 1), default=1, help="processes (results do not depend on it)")
+        sp.add_argument("--json", action="store_true")
+
+    sm = sub.add_parser("simulate", help="finite-size Monte Carlo of the model")
+    sim_args(sm, many=False)
+    c = sub.add_parser("compare", help="theory vs simulation with N -> infinity extrapolation")
+    sim_args(c, many=True)
+    c.add_argument("--plot", metavar="FILE.png", help="draw theory and simulation")
+
+    v = sub.add_parser("verify", help="check known values and a quick theory-vs-simulation comparison")
+    v.add_argument("models", nargs="*", help="models to verify (default: all)")
+    v.add_argument("--quick", action="store_true", help="small sizes (well under a minute)")
+    v.add_argument("--json", action="store_true")
+    return p
+
+
+def _given(assignments) -> dict:
+    out = {}
+    for a in assignments:
+        name, value = parse_assignment(a)
+        out[name] = value
+    return out
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, str):
+        return x
+    try:
+        return f"{float(x):.12g}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def cmd_models(args):
+    models = [api.get_model(n).describe() for n in api.model_names()]
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return
+    for m in models:
+        print(f"{m['name']}: {m['title']}")
+        print(f"  {m['description']}")
+        print("  parameters:")
+        for p in m["parameters"]:
+            default = "unset" if p["default"] is None else p["default"]
+            print(f"    {p['name']:<8} {p['meaning']}; domain {p['domain']}; default {default}")
+        print("  observables:")
+        for o in m["observables"]:
+            print(f"    {o['name']:<12} {o['meaning']}")
+        print()
+
+
+def cmd_derive(args):
+    model = api.get_model(args.model)
+    params = model.resolve(_given(args.set))
+    from .latex import derivation_latex, derivation_text, standalone_document
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(standalone_document(derivation_latex(model, params), f"replica: {model.title}"))
+        print(f"wrote {args.output}")
+        return
+    print(derivation_latex(model, params) if args.latex else derivation_text(model, params), end="")
+
+
+def _print_point(r):
+    p = ", ".join(f"{k}={_fmt(v)}" for k, v in r.params.items() if v is not None)
+    print(f"{r.model} at {p}")
+    for k, v in r.order_parameters.items():
+        print(f"  order parameter {k:<10} {_fmt(v)}")
+    for k, v in r.observables.items():
+        print(f"  {k:<26} {_fmt(v)}")
+    if r.free_energy is not None:
+        print(f"  {'free energy (saddle)':<26} {_fmt(r.free_energy)}")
+    print(f"  {'converged':<26} {r.converged}  (residual {_fmt(r.residual)}, {r.iterations} iterations)")
+    if r.stability:
+        verdict = "stable" if r.stability["stable"] else "UNSTABLE (replica symmetry broken)"
+        print(f"  {'stability ' + r.stability['name']:<26} {_fmt(r.stability['eigenvalue'])}  {verdict}")
+
+
+def cmd_solve(args):
+    model = api.get_model(args.model)
+    given = _given(args.set)
+    if args.sweep:
+        name, start, stop, num = parse_sweep(args.sweep)
+        result = api.sweep(model, given, name, np.linspace(start, stop, num).tolist(), dps=args.dps)
+        if args.json:
+            print(result.to_json(indent=2))
+        elif args.csv:
+            print(result.to_csv(), end="")
+        else:
+            print(result.to_csv().replace(",", "\t"), end="")
+        failed = [v for v, p in zip(result.values, result.points) if not p.converged]
+        if failed:
+            print(f"replica: warning: {len(failed)} sweep point(s) did not converge (flagged converged=false): "
+                  f"{name}={', '.join(_fmt(v) for v in failed[:10])}", file=sys.stderr)
+        return
+    result = api.solve(model, given, dps=args.dps)
+    if args.json:
+        print(result.to_json(indent=2))
+    else:
+        _print_point(result)
+
+
+def cmd_simulate(args):
+    model = api.get_model(args.model)
+    params = model.resolve(_given(args.set))
+    t0 = time.perf_counter()
+    est = api.simulate(model, params, args.n, args.trials, args.seed, workers=args.workers)
+    if args.json:
+        print(json.dumps({"model": model.name, "params": params, "n": args.n, "trials": args.trials,
+                          "seed": args.seed, "observables": {k: e.to_dict() for k, e in est.items()}}, indent=2))
+        return
+    print(f"{model.name} simulation, N={args.n}, {args.trials} trials, seed {args.seed} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    for k, e in est.items():
+        print(f"  {k:<12} {e}")
+
+
+def cmd_compare(args):
+    model = api.get_model(args.model)
+    params = model.resolve(_given(args.set))
+    comp = api.compare(model, params, args.n, args.trials, args.seed, workers=args.workers)
+    if args.plot:
+        comp.plot(args.plot)
+    if args.json:
+        print(json.dumps(comp.to_dict(), indent=2))
+        return
+    _print_comparison(comp)
+    if args.plot:
+        print(f"  plot written to {args.plot}")
+
+
+def _print_comparison(comp):
+    p = ", ".join(f"{k}={_fmt(v)}" for k, v in comp.params.items() if v is not None)
+    print(f"{comp.model} at {p}: theory vs simulation ({comp.trials} trials a size, seed {comp.seed})")
+    for name, o in comp.observables.items():
+        print(f"  {name}: theory {_fmt(o.theory)}")
+        for n, e in o.per_n:
+            ref = o.finite_n_reference.get(n)
+            extra = f"   (exact at this N: {_fmt(ref)})" if ref is not None else ""
+            print(f"    N={n:<6} {e}{extra}")
+        verdict = "agrees" if o.agrees else "DISAGREES"
+        print(f"    N->inf  {o.extrapolated:.6g} ± {o.extrapolated_stderr:.2g}   z = {o.z:+.2f}   {verdict}")
+
+
+def cmd_verify(args):
+    from .verify import verify
+    names = args.models or api.model_names()
+    rows = verify([api.get_model(n) for n in names], quick=args.quick)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max(len(r["check"]) for r in rows)
+        for r in rows:
+            print(f"{'PASS' if r['pass'] else 'FAIL'}  {r['model']:<8} {r['check']:<{width}}  {r['detail']}")
+        n_fail = sum(not r["pass"] for r in rows)
+        print(f"{len(rows) - n_fail} passed, {n_fail} failed")
+    if any(not r["pass"] for r in rows):
+        raise SystemExit(1)
+
+
+COMMANDS = {"models": cmd_models, "derive": cmd_derive, "solve": cmd_solve, "simulate": cmd_simulate,
+            "compare": cmd_compare, "verify": cmd_verify}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except ReplicaError as exc:
+        print(f"replica: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""LaTeX and plain-text rendering of a model's derivation, and standalone documents that compile.
+
+The field's notation: ``\\int Dz`` for Gaussian averages, ``H(x)`` for the
+Gaussian tail, ``\\ln 2\\cosh``. Printing never simplifies (fast).
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from .model import Model
+from .symbolic import collect_averages
+
+
+class ReplicaLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the package's functions printed in the field's notation."""
+
+    def __init__(self, settings=None):
+        super().__init__(dict({"mul_symbol": None, "fold_short_frac": False}, **(settings or {})))
+
+
+def latex(expr) -> str:
+    return ReplicaLatexPrinter().doprint(expr)
+
+
+def derivation_sections(model: Model, params: dict | None = None) -> list:
+    """(title, [(lhs, rhs-expression, note)]) sections describing the derivation."""
+    deriv = model.derivation(params)
+    F = deriv.free_energy
+    sections = [("Free energy", [(_fe_symbol(model), F, model.free_energy_name + " (replica symmetric)")])]
+    eqs = []
+    for o, g, e in zip(model.order_parameters, deriv.gradient, deriv.equations):
+        eqs.append((r"\frac{\partial %s}{\partial %s}" % (_fe_symbol(model), latex(o.symbol)),
+                    collect_averages(g), "derived by differentiation"))
+        eqs.append(("0", e, "saddle-point equation (scaled, after Gaussian integration by parts)"))
+    if eqs:
+        sections.append(("Saddle-point equations", eqs))
+    obs = [(latex(sympy.Symbol(k)), v, "") for k, v in deriv.observables.items()
+           if not (len(model.order_parameters) and v == model.order_parameters[0].symbol)]
+    if obs:
+        sections.append(("Observables", obs))
+    if deriv.limits:
+        sections.append(("Limits", [(latex(sympy.Symbol(k)), v, "derived with asymptotic rules")
+                                    for k, v in deriv.limits.items()]))
+    if deriv.stability is not None:
+        st = deriv.stability
+        sections.append(("Stability", [(latex(sympy.Symbol(st.name)), st.expression,
+                                        f"replica symmetry is stable where positive ({st.source})")]))
+    return sections
+
+
+def _fe_symbol(model):
+    return "s" if "entropy" in model.free_energy_name else "f"
+
+
+def derivation_latex(model: Model, params: dict | None = None) -> str:
+    """The derivation as LaTeX (a fragment: sections of ``align*`` environments)."""
+    out = [r"\section*{%s}" % _escape(model.title or model.name)]
+    for title, rows in derivation_sections(model, params):
+        out.append(r"\subsection*{%s}" % title)
+        for lhs, rhs, note in rows:
+            if note:
+                out.append(r"\noindent %s" % _escape(note))
+            out.append(r"\begin{dmath*}" + "\n" + f"{lhs} = {latex(rhs)}" + "\n" + r"\end{dmath*}")
+    return "\n".join(out) + "\n"
+
+
+def derivation_text(model: Model, params: dict | None = None) -> str:
+    lines = [f"{model.name}: {model.title}"]
+    for title, rows in derivation_sections(model, params):
+        lines.append("")
+        lines.append(f"{title}:")
+        for lhs, rhs, note in rows:
+            lhs_text = _plain(lhs)
+            lines.append(f"  {lhs_text} = {sympy.sstr(rhs)}" + (f"    [{note}]" if note else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _plain(lhs: str) -> str:
+    for a, b in (("\\frac{\\partial ", "d"), ("}{\\partial ", "/d"), ("_{", "_"), ("}", ""), ("\\", "")):
+        lhs = lhs.replace(a, b)
+    return lhs
+
+
+def _escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
+                 ("^", r"\^{}"), ("->", r"$\to$")):
+        text = text.replace(a, b)
+    return text
+
+
+def standalone_document(body: str, title: str = "replica derivation") -> str:
+    """A complete LaTeX document (article, amsmath, breqn for long equations)."""
+    return "\n".join([
+        r"\documentclass[11pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath,amssymb}",
+        r"\usepackage{breqn}",
+        r"\title{%s}" % _escape(title),
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\noindent Notation: $\int Dz\,[\cdot] = \int \frac{dz}{\sqrt{2\pi}} e^{-z^2/2}[\cdot]$, "
+        r"$H(x) = \int_x^\infty Dz$.",
+        body,
+        r"\end{document}",
+        "",
+    ])

@@ -1,0 +1,118 @@
+"""Gardner's spherical perceptron: storage capacity with margin kappa (replica symmetric).
+
+E. Gardner, "The space of interactions in neural network models",
+J. Phys. A 21, 257 (1988); stability: E. Gardner and B. Derrida,
+"Optimal storage properties of neural network models", J. Phys. A 21, 271 (1988).
+
+N spherical weights (|w|^2 = N), P = alpha N random patterns with random
+labels; the typical log-volume of weights classifying every pattern with
+margin kappa, per weight, is the replica-symmetric free entropy
+
+    s(q) = 1/2 ln(1-q) + q/(2(1-q)) + alpha int Dt ln H((kappa + sqrt(q) t)/sqrt(1-q)),
+
+extremised over q, the overlap of two solutions. The capacity alpha_c(kappa)
+is where q -> 1: the package takes that limit with the asymptotic rule for
+ln H (see :func:`replica.symbolic.lnH_leading`), which gives Gardner's
+alpha_c = 1 / int_{-kappa}^oo Dt (t + kappa)^2.
+"""
+from __future__ import annotations
+
+import sympy
+
+from ..errors import DerivationError, ParameterError
+from ..model import Model, Reference, Stability
+from ..params import POSITIVE, REAL, Interval, Observable, OrderParameter, Parameter
+from ..symbolic import (GaussianAverage, InvMills, LnH, apply_asymptotic_rules,
+                        gaussian_average_closed_form, leading_coefficient)
+
+t = sympy.Symbol("t", real=True)
+epsilon = sympy.Symbol("epsilon", positive=True)
+
+
+def capacity_closed_form(kappa):
+    """Gardner (1988) eq. (39)-(40), written out: 1/[(1+k^2) H(-k) + k phi(k)] (mpmath or float)."""
+    import mpmath
+    k = mpmath.mpf(kappa)
+    return 1 / ((1 + k**2) * mpmath.erfc(-k / mpmath.sqrt(2)) / 2 + k * mpmath.npdf(k))
+
+
+class Gardner(Model):
+    name = "gardner"
+    title = "Gardner spherical perceptron (storage, replica symmetric)"
+    description = ("Storage capacity of the spherical perceptron with margin kappa and the typical "
+                   "overlap q of two solutions below capacity (free_energy: the RS free entropy, the "
+                   "typical log-volume of solutions per weight).")
+    parameters = (
+        Parameter("kappa", "margin (stability) required of every pattern", REAL, 0.0, latex="kappa"),
+        Parameter("alpha", "load P/N (optional; below alpha_c)", POSITIVE, None, latex="alpha"),
+    )
+    order_parameters = (
+        OrderParameter("q", "overlap of two solutions", Interval(0.0, 1.0), guesses=(0.05, 0.5, 0.95)),
+    )
+    observables = (
+        Observable("alpha_c", "storage capacity (q -> 1 limit of the RS saddle point)"),
+        Observable("q", "typical overlap between two solutions (needs alpha)"),
+    )
+    free_energy_name = "free entropy"
+    select = "min"
+    simulated_observables = ("alpha_c",)
+    finite_size_powers = (1,)
+    references = (
+        Reference({"kappa": 0.0}, "alpha_c", 2.0, 1e-13, "Gardner 1988, J. Phys. A 21, 257, eq. (40); Cover 1965"),
+        Reference({"kappa": 0.5}, "alpha_c", float(capacity_closed_form(0.5)), 1e-12,
+                  "Gardner 1988 eq. (39): 1/int_{-k}^oo Dt (t+k)^2"),
+        Reference({"kappa": 1.0}, "alpha_c", float(capacity_closed_form(1.0)), 1e-12, "Gardner 1988 eq. (39)"),
+        Reference({"kappa": 2.0}, "alpha_c", float(capacity_closed_form(2.0)), 1e-12, "Gardner 1988 eq. (39)"),
+    )
+
+    def free_energy(self, choices):
+        q, kappa, alpha = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        u = (kappa + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)
+        return sympy.log(1 - q) / 2 + q / (2 * (1 - q)) + alpha * GaussianAverage(LnH(u), t)
+
+    def equation_scales(self, choices):
+        q = self.order_parameters[0].symbol
+        return [2 * (1 - q)**2]
+
+    def limits(self, F, choices):
+        """alpha_c from the q -> 1 limit: the coefficient of 1/(1-q) in F must vanish."""
+        q, alpha = self.order_parameters[0].symbol, self.parameters[1].symbol
+        leading = leading_coefficient(apply_asymptotic_rules(F.subs(q, 1 - epsilon)), epsilon, 1)
+        leading = leading.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form)
+        slope = sympy.diff(leading, alpha)
+        intercept = leading.subs(alpha, 0)
+        if slope.has(alpha) or slope == 0:
+            raise DerivationError(f"the q -> 1 limit is not linear in alpha: {leading}")
+        return {"alpha_c": sympy.factor_terms(-intercept / slope)}
+
+    def stability(self, F, choices):
+        """Replicon eigenvalue of the RS saddle point (Gardner & Derrida 1988, sec. 3):
+        1 - alpha int Dt [g(u)(g(u) - u)]^2 with g = phi/H; RS is stable where it is > 0."""
+        q, kappa, alpha = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        u = (kappa + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)
+        g = InvMills(u)
+        return Stability("replicon", 1 - alpha * GaussianAverage((g * (g - u))**2, t),
+                         "Gardner & Derrida 1988, J. Phys. A 21, 271")
+
+    def saddle_active(self, params):
+        return params.get("alpha") is not None
+
+    def validate(self, params):
+        if params.get("alpha") is None:
+            return
+        ac = float(capacity_closed_form(params["kappa"]))
+        if params["alpha"] >= ac:
+            raise ParameterError(
+                f"parameter 'alpha'={params['alpha']:g} is out of range; allowed (0, alpha_c) = "
+                f"(0, {ac:.10g}) for kappa={params['kappa']:g} (no solutions at or above capacity)")
+
+    # -- simulation ------------------------------------------------------------
+    def simulate_trial(self, params, n, rng):
+        from ..simulators.perceptron import separability_threshold
+        return {"alpha_c": separability_threshold(n, params["kappa"], rng) / n}
+
+    def simulation_reference(self, params, n):
+        if params["kappa"] != 0.0:
+            return {}
+        from ..simulators.perceptron import cover_mean_threshold
+        return {"alpha_c": cover_mean_threshold(n)}

@@ -1,0 +1,94 @@
+"""Sherrington-Kirkpatrick spin glass, replica-symmetric solution.
+
+D. Sherrington and S. Kirkpatrick, "Solvable model of a spin-glass",
+Phys. Rev. Lett. 35, 1792 (1975); stability: J. R. L. de Almeida and
+D. J. Thouless, "Stability of the Sherrington-Kirkpatrick solution of a spin
+glass model", J. Phys. A 11, 983 (1978).
+
+H = -sum_{i<j} J_ij s_i s_j - h sum_i s_i with J_ij ~ N(0, 1/N). The RS free
+energy per spin at temperature T (beta = 1/T) is
+
+    f(q) = -beta/4 (1-q)^2 - T int Dz ln 2cosh(beta (sqrt(q) z + h)),
+
+extremised over q (in the replica limit n -> 0 the physical extremum is the
+maximum). Energy, entropy and magnetisation are derivatives of f with
+respect to T and h at the saddle point.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy
+
+from ..model import Model, Reference, Stability
+from ..params import NONNEGATIVE, POSITIVE, Interval, Observable, OrderParameter, Parameter
+from ..symbolic import GaussianAverage, LogTwoCosh
+
+z = sympy.Symbol("z", real=True)
+
+
+class SK(Model):
+    name = "sk"
+    title = "Sherrington-Kirkpatrick spin glass (replica symmetric)"
+    description = ("Replica-symmetric SK model at temperature T and field h: Edwards-Anderson order "
+                   "parameter, energy, entropy and free energy per spin, with the de Almeida-Thouless "
+                   "stability eigenvalue (RS is unstable where it is negative).")
+    parameters = (
+        Parameter("T", "temperature", POSITIVE, 1.0, latex="T"),
+        Parameter("h", "uniform external field", NONNEGATIVE, 0.0, latex="h"),
+    )
+    order_parameters = (
+        OrderParameter("q", "Edwards-Anderson order parameter", Interval(0.0, 1.0, lower_closed=True),
+                       guesses=(0.0, 0.5, 0.999)),
+    )
+    observables = (
+        Observable("q", "Edwards-Anderson order parameter"),
+        Observable("m", "magnetisation per spin"),
+        Observable("energy", "internal energy per spin"),
+        Observable("entropy", "entropy per spin"),
+        Observable("free_energy", "free energy per spin"),
+    )
+    select = "max"
+    simulated_observables = ("energy", "q")
+    finite_size_powers = (1,)
+    references = (
+        Reference({"T": 2.0, "h": 0.0}, "free_energy", -2.0 * math.log(2) - 0.25, 1e-12,
+                  "paramagnet: f = -T ln 2 - 1/(4T) (SK 1975)"),
+        Reference({"T": 2.0, "h": 0.0}, "q", 0.0, 1e-12, "paramagnet for T > 1 (SK 1975)"),
+        Reference({"T": 1.5, "h": 0.0}, "energy", -1 / 3, 1e-12, "paramagnet: e = -1/(2T)"),
+    )
+
+    def free_energy(self, choices):
+        q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        return -(1 - q)**2 / (4 * T) - T * GaussianAverage(LogTwoCosh((sympy.sqrt(q) * z + h) / T), z)
+
+    def equation_scales(self, choices):
+        return [2 * self.parameters[0].symbol]
+
+    def observable_expressions(self, F, choices):
+        q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        dF_dT = sympy.diff(F, T)           # partial derivatives suffice at the saddle point
+        return {
+            "q": q,
+            "m": -sympy.diff(F, h),
+            "energy": F - T * dF_dT,
+            "entropy": -dF_dT,
+            "free_energy": F,
+        }
+
+    def stability(self, F, choices):
+        """de Almeida & Thouless (1978) eq. (21): 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h))."""
+        q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        th = sympy.tanh((sympy.sqrt(q) * z + h) / T)
+        return Stability("lambda_AT", 1 - GaussianAverage((1 - th**2)**2, z) / T**2,
+                         "de Almeida & Thouless 1978, J. Phys. A 11, 983")
+
+    # -- simulation ------------------------------------------------------------
+    def simulate_trial(self, params, n, rng):
+        from ..simulators import sk as sim
+        J = sim.sample_couplings(n, rng)
+        if n <= 20:
+            out = sim.exact_enumeration(J, params["T"], params["h"])
+        else:
+            out = sim.parallel_tempering(J, params["T"], params["h"], rng)
+        return {k: out[k] for k in self.simulated_observables}

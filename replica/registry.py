@@ -1,0 +1,36 @@
+"""The registry of models, and loading a user's model from ``path/to/file.py:ClassName``."""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from .errors import ModelNotFoundError
+from .model import Model
+from .models.gardner import Gardner
+from .models.sk import SK
+
+MODELS = {cls.name: cls for cls in (Gardner, SK)}
+
+
+def get_model(name: str) -> Model:
+    """A model instance by registered name or ``file.py:ClassName`` (a user's own model)."""
+    if isinstance(name, Model):
+        return name
+    if name in MODELS:
+        return MODELS[name]()
+    if ":" in name and name.split(":", 1)[0].endswith(".py"):
+        path, cls_name = name.rsplit(":", 1)
+        if not os.path.isfile(path):
+            raise ModelNotFoundError(f"model file {path!r} does not exist")
+        spec = importlib.util.spec_from_file_location(f"replica_user_{abs(hash(path))}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file failed to import: say so in one line
+            raise ModelNotFoundError(f"could not load {path!r}: {type(exc).__name__}: {exc}") from exc
+        cls = getattr(module, cls_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise ModelNotFoundError(f"{path!r} has no Model subclass named {cls_name!r}")
+        return cls()
+    known = ", ".join(sorted(MODELS))
+    raise ModelNotFoundError(f"unknown model {name!r}; known models: {known} (or path/to/file.py:ClassName)")

@@ -1,0 +1,342 @@
+"""Saddle-point solvers: batched damped Newton (numpy), mpmath polishing, sweeps with continuation.
+
+* Newton with the symbolic Jacobian, vectorised over every point of a sweep
+  and every starting point at once; steps are damped by backtracking on the
+  residual and kept strictly inside the order parameters' domains (a step
+  goes at most 90% of the way to an open boundary).
+* Several starting points (the model's ``guesses``); among the converged
+  solutions the model's ``select`` rule ("max"/"min" free energy) picks the
+  physical branch, so first-order transitions are located by free energy.
+* Sweeps: points that no starting point solves are retried by continuation
+  from converged neighbours; points that still fail are kept and flagged
+  (``converged=False``, residual and last iterate in the message).
+* ``dps``: the float solution is polished with ``mpmath.findroot`` at
+  ``dps`` digits (residual checked at that precision).
+"""
+from __future__ import annotations
+
+import itertools
+
+import mpmath
+import numpy as np
+
+from .errors import ConvergenceError, ParameterError
+from .model import Model
+from .results import PointResult, SweepResult
+
+TOL = 1e-12
+MAXITER = 100
+
+
+def _bounds(model: Model):
+    lo = np.array([o.domain.lower if o.domain.lower is not None else -np.inf for o in model.order_parameters])
+    hi = np.array([o.domain.upper if o.domain.upper is not None else np.inf for o in model.order_parameters])
+    lo_closed = np.array([o.domain.lower_closed for o in model.order_parameters])
+    hi_closed = np.array([o.domain.upper_closed for o in model.order_parameters])
+    return lo, hi, lo_closed, hi_closed
+
+
+def _max_step(x, dx, model):
+    """Largest t in (0, 1] keeping x + t dx inside the domain (90% to an open bound)."""
+    lo, hi, lo_closed, hi_closed = _bounds(model)
+    t = np.ones(x.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(x.shape[1]):
+            d = dx[:, j]
+            gap_lo = x[:, j] - lo[j]
+            gap_hi = hi[j] - x[:, j]
+            frac_lo = 1.0 if lo_closed[j] else 0.9
+            frac_hi = 1.0 if hi_closed[j] else 0.9
+            t = np.where(d < 0, np.minimum(t, np.where(np.isfinite(gap_lo), frac_lo * gap_lo / -d, 1.0)), t)
+            t = np.where(d > 0, np.minimum(t, np.where(np.isfinite(gap_hi), frac_hi * gap_hi / d, 1.0)), t)
+    return np.clip(t, 0.0, 1.0)
+
+
+def newton_batch(system, x0, params, model, tol=TOL, maxiter=MAXITER):
+    """Damped Newton on a batch: ``x0`` (B, k), ``params`` list of (B,) arrays.
+
+    Returns ``x, residual, iterations`` (arrays over the batch). ``system(*x, *params)``
+    returns the residual list and the Jacobian rows.
+    """
+    x = np.array(x0, dtype=float)
+    B, k = x.shape
+    iters = np.zeros(B, dtype=int)
+
+    def evaluate(xs, ps):
+        G, J = system(*xs.T, *ps)
+        G = np.stack([np.asarray(g, dtype=float) for g in G], axis=-1)
+        J = np.stack([np.stack([np.asarray(c, dtype=float) for c in row], axis=-1) for row in J], axis=-2)
+        return G, J
+
+    G, J = evaluate(x, params)
+    res = np.max(np.abs(G), axis=-1)
+    res = np.where(np.isfinite(res), res, np.inf)
+    active = res > tol * 1e-2
+    for _ in range(maxiter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        xa, Ga, Ja = x[idx], G[idx], J[idx]
+        pa = [p[idx] for p in params]
+        with np.errstate(all="ignore"):
+            try:
+                dx = np.linalg.solve(Ja, -Ga[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                dx = np.stack([np.linalg.lstsq(Ja[i], -Ga[i], rcond=None)[0] for i in range(len(idx))])
+        bad = ~np.all(np.isfinite(dx), axis=-1)
+        dx[bad] = -Ga[bad]                                   # fall back to a residual step
+        t = _max_step(xa, dx, model)
+        r0 = res[idx]
+        accepted = np.zeros(len(idx), dtype=bool)
+        xn, Gn, Jn, rn = xa.copy(), Ga.copy(), Ja.copy(), r0.copy()
+        for _half in range(40):
+            todo = np.flatnonzero(~accepted)
+            if todo.size == 0:
+                break
+            xt = xa[todo] + t[todo, None] * dx[todo]
+            Gt, Jt = evaluate(xt, [p[todo] for p in pa])
+            rt = np.max(np.abs(Gt), axis=-1)
+            rt = np.where(np.isfinite(rt), rt, np.inf)
+            ok = rt < (1 - 1e-4 * t[todo]) * r0[todo]
+            ok |= rt <= tol * 1e-2
+            sel = todo[ok]
+            xn[sel], Gn[sel], Jn[sel], rn[sel] = xt[ok], Gt[ok], Jt[ok], rt[ok]
+            accepted[sel] = True
+            t[todo[~ok]] /= 2
+        iters[idx] += 1
+        x[idx], G[idx], J[idx], res[idx] = xn, Gn, Jn, rn
+        still = accepted & (rn > tol * 1e-2)
+        # stop points whose step no longer changes x
+        tiny = np.all(np.abs(t[:, None] * dx) <= 4e-16 * (1 + np.abs(xa)), axis=-1)
+        active[idx] = still & ~tiny
+    return x, res, iters
+
+
+def _param_arrays(model, params_list):
+    return [np.array([float(p[q.name]) for p in params_list]) for q in model.real_parameters]
+
+
+def _starts(model):
+    guesses = [o.guesses for o in model.order_parameters]
+    return np.array(list(itertools.product(*guesses)), dtype=float)
+
+
+def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
+    """Solve the saddle point at many parameter points at once (float).
+
+    Returns a list of dicts with ``x``, ``residual``, ``iterations``, ``converged``,
+    ``free_energy``, ``outputs`` (the compiled outputs at x) per point.
+    """
+    deriv = model.derivation(params_list[0])
+    m = len(params_list)
+    starts = _starts(model) if starts is None else np.atleast_2d(starts)
+    s = starts.shape[0]
+    P = _param_arrays(model, params_list)
+    Pb = [np.repeat(p, s) for p in P]
+    x0 = np.tile(starts, (m, 1)) if starts.shape[0] == s else starts
+    x, res, iters = newton_batch(deriv.numpy_system, x0, Pb, model, tol=tol)
+    outs = deriv.numpy_outputs(*x.T, *Pb)
+    F = np.asarray(outs[0], dtype=float)
+    x = x.reshape(m, s, -1)
+    res = res.reshape(m, s)
+    iters = iters.reshape(m, s)
+    F = F.reshape(m, s)
+    outs = [np.asarray(o, dtype=float).reshape(m, s) for o in outs]
+    ok = (res <= tol) & np.isfinite(F)
+    sign = 1.0 if model.select == "max" else -1.0
+    score = np.where(ok, sign * F, -np.inf)
+    best = np.argmax(score, axis=1)
+    # a point no start solved: report the start with the smallest residual
+    best = np.where(ok.any(axis=1), best, np.argmin(np.where(np.isfinite(res), res, np.inf), axis=1))
+    rows = np.arange(m)
+    return [{
+        "x": x[i, best[i]], "residual": float(res[i, best[i]]), "iterations": int(iters[i].sum()),
+        "converged": bool(ok[i, best[i]]), "outputs": [o[i, best[i]] for o in outs],
+        "candidates": int(ok[i].sum()),
+    } for i in rows]
+
+
+def _point_result(model, params, sol, deriv, dps=None) -> PointResult:
+    names = deriv.observable_names
+    outs = sol["outputs"]
+    observables = {n: outs[1 + j] for j, n in enumerate(names)}
+    stability = None
+    if deriv.stability is not None:
+        ev = outs[-1]
+        stability = {"name": deriv.stability.name, "eigenvalue": ev, "stable": bool(ev > 0)}
+    message = ""
+    if not sol["converged"]:
+        last = ", ".join(f"{o.name}={float(v):.17g}" for o, v in zip(model.order_parameters, sol["x"]))
+        message = (f"did not converge: residual {float(sol['residual']):.3g} > {TOL:g} "
+                   f"after {sol['iterations']} iterations; last iterate {last}")
+    return PointResult(
+        model=model.name, params=dict(params),
+        order_parameters={o.name: v for o, v in zip(model.order_parameters, sol["x"])},
+        observables=observables, free_energy=outs[0], converged=sol["converged"],
+        residual=sol["residual"], iterations=sol["iterations"], stability=stability,
+        message=message, dps=dps)
+
+
+def _limits(model, params, dps=None) -> dict:
+    deriv = model.derivation(params)
+    names, fn = deriv.mpmath_limits if dps else deriv.numpy_limits
+    if not names:
+        return {}
+    values = [params[p.name] for p in model.real_parameters]
+    if any(v is None for v in values):
+        missing = [p.name for p, v in zip(model.real_parameters, values) if v is None]
+        needed = set().union(*[deriv.limits[n].free_symbols for n in names])
+        if any(p.symbol in needed for p in model.real_parameters if p.name in missing):
+            return {}
+        values = [0.0 if v is None else v for v in values]
+    if dps:
+        with mpmath.workdps(dps + 10):
+            out = fn(*[mpmath.mpf(v) for v in values])
+        return {n: +v for n, v in zip(names, out)}
+    out = fn(*values)
+    return {n: float(v) for n, v in zip(names, out)}
+
+
+def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: bool = True) -> PointResult:
+    """Solve one point. ``params`` must be resolved (:meth:`Model.resolve`)."""
+    if dps is not None and dps < 1:
+        raise ParameterError(f"dps={dps} is out of range; allowed: an integer >= 1")
+    deriv = model.derivation(params)
+    limits = _limits(model, params, dps)
+    if not model.order_parameters or not model.saddle_active(params):
+        return PointResult(model=model.name, params=dict(params), order_parameters={},
+                           observables=limits, free_energy=None, converged=True, residual=0.0,
+                           iterations=0, dps=dps)
+    sol = solve_batch(model, [params])[0]
+    if not sol["converged"]:
+        sol = _continuation_single(model, params, sol)
+    if dps:
+        if sol["converged"]:
+            sol = polish_mpmath(model, params, sol, dps)
+        result = _point_result(model, params, sol, deriv, dps)
+    else:
+        result = _point_result(model, params, sol, deriv)
+    result.observables.update(limits)
+    if raise_on_failure and not result.converged:
+        raise ConvergenceError(f"{model.name} at {_fmt(params)}: {result.message}",
+                               residual=result.residual, last_iterate=result.order_parameters)
+    return result
+
+
+def _continuation_single(model, params, sol):
+    """Retry a failed point with a dense grid of starting points."""
+    grids = []
+    for o in model.order_parameters:
+        lo = o.domain.lower if o.domain.lower is not None else -10.0
+        hi = o.domain.upper if o.domain.upper is not None else 10.0
+        grids.append(lo + (hi - lo) * np.array([1e-6, 1e-3, 0.05, 0.2, 0.35, 0.65, 0.8, 0.95, 0.999, 1 - 1e-6]))
+    starts = np.array(list(itertools.product(*grids)))
+    retry = solve_batch(model, [params], starts=starts)[0]
+    return retry if retry["converged"] else sol
+
+
+def polish_mpmath(model, params, sol, dps):
+    """Refine a float solution with mpmath.findroot at ``dps`` digits."""
+    deriv = model.derivation(params)
+    pvals = [mpmath.mpf(params[p.name]) for p in model.real_parameters]
+    k = len(model.order_parameters)
+    with mpmath.workdps(dps + 10):
+        def f(*x):
+            return deriv.mpmath_residual(*x, *pvals)
+
+        def jac(*x):
+            flat = deriv.mpmath_jacobian(*x, *pvals)
+            return mpmath.matrix([[flat[i * k + j] for j in range(k)] for i in range(k)])
+
+        x0 = [mpmath.mpf(float(v)) for v in sol["x"]]
+        try:
+            if k == 1:
+                root = mpmath.findroot(lambda x: f(x)[0], x0[0], solver="newton",
+                                       df=lambda x: jac(x)[0, 0], tol=mpmath.mpf(10)**(-2 * dps))
+                xs = [root]
+            else:
+                root = mpmath.findroot(f, x0, solver="mdnewton", J=jac, tol=mpmath.mpf(10)**(-2 * dps))
+                xs = [root[i] for i in range(k)]
+        except (ValueError, ZeroDivisionError) as exc:
+            return dict(sol, converged=False, residual=float(sol["residual"]),
+                        message=f"mpmath polishing failed: {exc}")
+        res = max(abs(v) for v in f(*xs))
+        outs = deriv.mpmath_outputs(*xs, *pvals)
+    converged = res <= mpmath.mpf(10)**(-(dps - 5))
+    return {"x": [+v for v in xs], "residual": res, "iterations": sol["iterations"],
+            "converged": bool(converged), "outputs": list(outs), "candidates": sol["candidates"]}
+
+
+def _fmt(params):
+    return ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)
+
+
+def sweep(model: Model, params: dict, name: str, values, dps: int | None = None) -> SweepResult:
+    """Solve along ``name`` = ``values`` (other parameters fixed); failed points flagged, never dropped."""
+    model.parameter(name)
+    values = list(values)
+    if not values:
+        raise ParameterError(f"sweep over {name!r} has no points")
+    plist = []
+    for v in values:
+        given = {k: val for k, val in params.items() if val is not None}
+        given[name] = v
+        plist.append(model.resolve(given))
+    out = SweepResult(model=model.name, sweep=name, values=values)
+    if not model.order_parameters or not model.saddle_active(plist[0]):
+        if dps:
+            out.points = [solve(model, p, dps=dps) for p in plist]
+        else:
+            deriv = model.derivation(plist[0])
+            names, fn = deriv.numpy_limits
+            arrays = fn(*_param_arrays_optional(model, plist))
+            out.points = [PointResult(model=model.name, params=p, order_parameters={},
+                                      observables={n: float(a[i]) for n, a in zip(names, arrays)},
+                                      free_energy=None, converged=True, residual=0.0, iterations=0)
+                          for i, p in enumerate(plist)]
+        return out
+    deriv = model.derivation(plist[0])
+    sols = solve_batch(model, plist)
+    _continuation(model, plist, sols)
+    limits = _limits_batch(model, plist)
+    for i, (p, s) in enumerate(zip(plist, sols)):
+        if dps and s["converged"]:
+            s = polish_mpmath(model, p, s, dps)
+        r = _point_result(model, p, s, deriv, dps)
+        r.observables.update({k: (v[i] if not dps else _limits(model, p, dps)[k]) for k, v in limits.items()})
+        out.points.append(r)
+    return out
+
+
+def _param_arrays_optional(model, plist):
+    return [np.array([float(p[q.name]) if p[q.name] is not None else np.nan for p in plist])
+            for q in model.real_parameters]
+
+
+def _limits_batch(model, plist):
+    deriv = model.derivation(plist[0])
+    names, fn = deriv.numpy_limits
+    if not names:
+        return {}
+    arrays = fn(*_param_arrays_optional(model, plist))
+    return {n: [float(v) for v in a] for n, a in zip(names, arrays)}
+
+
+def _continuation(model, plist, sols):
+    """Re-solve failed sweep points from converged neighbours, forward then backward."""
+    order = list(range(len(plist)))
+    for sequence in (order, order[::-1]):
+        prev = None
+        for i in sequence:
+            if sols[i]["converged"]:
+                prev = sols[i]["x"]
+                continue
+            if prev is None:
+                continue
+            retry = solve_batch(model, [plist[i]], starts=np.atleast_2d(prev))[0]
+            if retry["converged"]:
+                sols[i] = retry
+                prev = retry["x"]
+    for i, p in enumerate(plist):
+        if not sols[i]["converged"]:
+            sols[i] = _continuation_single(model, p, sols[i])
