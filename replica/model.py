@@ -72,6 +72,10 @@ class Model:
     #: finite-size corrections of the simulation: powers of 1/N in the extrapolation
     finite_size_powers: tuple = (1,)
     references: tuple = ()
+    #: theory-vs-simulation checks run by ``replica verify``: dicts with
+    #: params, n (sizes), trials, seed; ``quick`` variants must take seconds
+    verify_compares: tuple = ()
+    quick_compares: tuple = ()
 
     # -- the model's physics ------------------------------------------------
     def free_energy(self, choices: dict) -> sympy.Expr:

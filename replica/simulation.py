@@ -26,6 +26,9 @@ from .model import Model
 from .results import number
 
 Z_AGREE = 3.0
+#: numerical resolution of a simulated value (float rounding in exact enumeration, LP tolerances):
+#: combined in quadrature with the statistical error so that exact agreement is not a "disagreement"
+NUMERIC_FLOOR = 1e-9
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,8 @@ def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers:
         ests = [(n, per_n[n][name]) for n in ns]
         ex = extrapolate(ns, [e.mean for _, e in ests], [e.stderr for _, e in ests], model.finite_size_powers)
         th = float(theory[name])
-        z = (ex.value - th) / ex.stderr if ex.stderr > 0 else (0.0 if ex.value == th else math.inf)
+        err = math.hypot(ex.stderr, NUMERIC_FLOOR * (1 + abs(th)))
+        z = (ex.value - th) / err
         refs = {n: model.simulation_reference(params, n).get(name) for n in ns}
         refs = {n: v for n, v in refs.items() if v is not None}
         out[name] = ObservableComparison(name, th, ests, ex.value, ex.stderr, float(z), bool(abs(z) <= Z_AGREE),

@@ -65,6 +65,9 @@ class Gardner(Model):
         Reference({"kappa": 2.0}, "alpha_c", float(capacity_closed_form(2.0)), 1e-12, "Gardner 1988 eq. (39)"),
     )
 
+    verify_compares = ({"params": {"kappa": 0.0}, "n": [16, 32, 64], "trials": 100, "seed": 2},)
+    quick_compares = ({"params": {"kappa": 0.0}, "n": [10, 20, 40], "trials": 40, "seed": 1},)
+
     def free_energy(self, choices):
         q, kappa, alpha = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
         u = (kappa + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)

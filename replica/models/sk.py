@@ -52,11 +52,17 @@ class SK(Model):
     simulated_observables = ("energy", "q")
     finite_size_powers = (1,)
     references = (
-        Reference({"T": 2.0, "h": 0.0}, "free_energy", -2.0 * math.log(2) - 0.25, 1e-12,
+        Reference({"T": 2.0, "h": 0.0}, "free_energy", -2.0 * math.log(2) - 0.125, 1e-12,
                   "paramagnet: f = -T ln 2 - 1/(4T) (SK 1975)"),
         Reference({"T": 2.0, "h": 0.0}, "q", 0.0, 1e-12, "paramagnet for T > 1 (SK 1975)"),
         Reference({"T": 1.5, "h": 0.0}, "energy", -1 / 3, 1e-12, "paramagnet: e = -1/(2T)"),
     )
+
+    # T above 1 (paramagnet) and below 1 in a field above the AT line, where RS is exact
+    verify_compares = ({"params": {"T": 2.0, "h": 0.0}, "n": [8, 12, 16, 20], "trials": 200, "seed": 3},
+                       {"params": {"T": 0.5, "h": 1.0}, "n": [8, 12, 16, 20], "trials": 200, "seed": 4})
+    quick_compares = ({"params": {"T": 2.0, "h": 0.0}, "n": [6, 10, 14], "trials": 100, "seed": 1},
+                      {"params": {"T": 0.5, "h": 1.0}, "n": [6, 10, 14], "trials": 100, "seed": 2})
 
     def free_energy(self, choices):
         q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
