@@ -221,14 +221,17 @@ def _compile_group_mpmath(integrands, z, kink, args):
     z0_fn = compile_mpmath(kink[0], list(args)) if kink is not None else None
 
     def average(*values):
-        points = [-mpmath.inf, mpmath.inf]
+        # breakpoints: the kink, and the bulk of the Gaussian weight (tanh-sinh on an interval
+        # that holds the kink far in the tail would otherwise miss the bulk)
+        inner = {mpmath.mpf(0), mpmath.mpf(-4), mpmath.mpf(4)}
         if z0_fn is not None:
             try:
                 z0 = z0_fn(*values)
                 if mpmath.isfinite(z0):
-                    points = [-mpmath.inf, z0, mpmath.inf]
+                    inner.add(z0)
             except (ZeroDivisionError, ValueError):
                 pass
+        points = [-mpmath.inf] + sorted(inner) + [mpmath.inf]
         return [mpmath.quad(lambda t: f(t, *values) * mpmath.npdf(t), points) for f in integrand]
 
     return average

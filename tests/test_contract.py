@@ -1,0 +1,123 @@
+"""The contract battery: every registered model passes the same checks.
+
+* the saddle-point equations are the (scaled) gradient of the free energy:
+  compiled equations equal central finite differences of the compiled free energy;
+* the Jacobian equals finite differences of the equations;
+* numpy and mpmath backends agree;
+* the model's known values are reproduced;
+* its LaTeX export compiles with pdflatex.
+"""
+import os
+import subprocess
+
+import mpmath
+import numpy as np
+import pytest
+
+from replica.latex import derivation_latex, standalone_document
+from replica.numeric import compile_numpy
+from replica.registry import MODELS, get_model
+from replica.solver import solve
+
+# interior test points of each model: (parameters, order parameters)
+POINTS = {
+    "gardner": [({"kappa": 0.0, "alpha": 1.0}, [0.4]), ({"kappa": 0.7, "alpha": 0.3}, [0.8]),
+                ({"kappa": -0.5, "alpha": 2.0}, [0.05])],
+    "sk": [({"T": 0.5, "h": 0.3}, [0.6]), ({"T": 2.0, "h": 0.0}, [0.2]), ({"T": 0.05, "h": 1.0}, [0.97])],
+}
+
+
+def test_every_registered_model_has_contract_points():
+    assert set(POINTS) == set(MODELS)
+
+
+def _cases():
+    for name, pts in POINTS.items():
+        for params, x in pts:
+            yield pytest.param(name, params, x, id=f"{name}-{params}")
+
+
+def _values(model, params, x):
+    return list(x) + [params[p.name] for p in model.real_parameters]
+
+
+@pytest.mark.parametrize("name,params,x", _cases())
+def test_equations_are_the_scaled_gradient_of_the_free_energy(name, params, x):
+    model = get_model(name)
+    params = model.resolve(params)
+    d = model.derivation(params)
+    F = compile_numpy(d.free_energy, d.args)
+    scales = compile_numpy(model.equation_scales(d.choices), d.args)
+    eqs = d.numpy_residual(*_values(model, params, x))
+    sc = scales(*_values(model, params, x))
+    for i in range(len(x)):
+        step = 1e-5
+        up, dn = list(x), list(x)
+        up[i] += step
+        dn[i] -= step
+        fd = (F(*_values(model, params, up)) - F(*_values(model, params, dn))) / (2 * step)
+        assert eqs[i] == pytest.approx(sc[i] * fd, rel=1e-7, abs=1e-8)
+
+
+@pytest.mark.parametrize("name,params,x", _cases())
+def test_jacobian_is_the_derivative_of_the_equations(name, params, x):
+    model = get_model(name)
+    params = model.resolve(params)
+    d = model.derivation(params)
+    G, J = d.numpy_system(*_values(model, params, x))
+    for j in range(len(x)):
+        step = 1e-6
+        up, dn = list(x), list(x)
+        up[j] += step
+        dn[j] -= step
+        gu = d.numpy_residual(*_values(model, params, up))
+        gd = d.numpy_residual(*_values(model, params, dn))
+        for i in range(len(x)):
+            assert J[i][j] == pytest.approx((gu[i] - gd[i]) / (2 * step), rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("name,params,x", _cases())
+def test_numpy_and_mpmath_backends_agree(name, params, x):
+    model = get_model(name)
+    params = model.resolve(params)
+    d = model.derivation(params)
+    vals = _values(model, params, x)
+    fast = d.numpy_outputs(*vals) + d.numpy_residual(*vals)
+    with mpmath.workdps(30):
+        ref = d.mpmath_outputs(*vals) + d.mpmath_residual(*vals)
+    for a, b in zip(fast, ref):
+        assert float(a) == pytest.approx(float(b), rel=1e-11, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_known_values_are_reproduced(name):
+    model = get_model(name)
+    assert model.references, f"{name} declares no known values"
+    for ref in model.references:
+        value = solve(model, model.resolve(ref.params)).observables[ref.observable]
+        assert abs(value - ref.value) <= ref.tol, (ref, value)
+        assert ref.source
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_declares_its_interface(name):
+    model = get_model(name)
+    described = model.describe()
+    assert described["name"] == name and described["parameters"] and described["observables"]
+    names = {o["name"] for o in described["observables"]}
+    assert set(model.simulated_observables) <= names
+    for p in model.parameters:
+        assert p.meaning and p.domain_text
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_latex_export_compiles(name, tmp_path, pdflatex):
+    exe = pdflatex
+    model = get_model(name)
+    tex = tmp_path / f"{name}.tex"
+    tex.write_text(standalone_document(derivation_latex(model), name))
+    proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert os.path.getsize(tmp_path / f"{name}.pdf") > 1000
