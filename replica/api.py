@@ -21,7 +21,26 @@ def _model(model) -> Model:
 def solve(model, params: dict | None = None, dps: int | None = None):
     """Solve the saddle point at one parameter point; raises ConvergenceError on failure."""
     m = _model(model)
-    return solver.solve(m, m.resolve(params or {}), dps=dps)
+    given = dict(params or {})
+    if dps:
+        given = _exact_decimals(m, given, dps)
+    return solver.solve(m, m.resolve(given), dps=dps)
+
+
+def _exact_decimals(model, given, dps):
+    """At ``dps`` digits, decimal strings are read exactly (``"1.99"`` is not the float 1.99)."""
+    import mpmath
+
+    from .params import parse_number
+    out = {}
+    for k, v in given.items():
+        p = model.parameter(k)
+        if isinstance(v, str) and p.kind == "real":
+            parse_number(k, v)                      # validated by regular expression first
+            with mpmath.workdps(dps + 10):
+                v = mpmath.mpf(v.strip())
+        out[k] = v
+    return out
 
 
 def sweep(model, params: dict | None, name: str, values, dps: int | None = None):

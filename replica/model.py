@@ -185,8 +185,16 @@ class Derivation:
 
     @functools.cached_property
     def jacobian(self) -> list:
+        """d(equation)/d(order parameter), differentiated without expanding.
+
+        Not expanded on purpose: expanding products such as ``(g(u) - u)^2``
+        cancels terms of order ``1/(1-q)^2`` numerically near q -> 1 (measured:
+        a wrong sign of the Gardner Jacobian at q = 0.997). Where an entry is
+        not finite (a removable singularity at a boundary, e.g. ``z/sqrt(q)``
+        at q = 0) the solver uses a one-sided finite difference instead.
+        """
         ops = [o.symbol for o in self.model.order_parameters]
-        return [[stein_all(sympy.diff(e, x)) for x in ops] for e in self.equations]
+        return [[sympy.diff(e, x) for x in ops] for e in self.equations]
 
     @functools.cached_property
     def observables(self) -> dict:

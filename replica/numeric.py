@@ -195,7 +195,8 @@ def _compile_group_numpy(integrands, z, kink, args):
         nodes, weights = kink_rule(z0_fn(*values), width_fn(*values))
         out = integrand(nodes, *[v[..., None] for v in values])
         # weights that underflowed far in the tails may multiply non-finite values there
-        return [np.sum(np.where(weights > 0, v * weights, 0.0), axis=-1) for v in out]
+        with np.errstate(invalid="ignore", over="ignore"):
+            return [np.sum(np.where(weights > 0, v * weights, 0.0), axis=-1) for v in out]
 
     return average
 

@@ -20,9 +20,11 @@ def number(x, dps: int | None = None):
     if isinstance(x, str):
         return x
     if dps is not None and dps > 15:
-        return mpmath.nstr(mpmath.mpf(x), dps, min_fixed=-mpmath.inf, max_fixed=mpmath.inf) \
-            if abs(mpmath.mpf(x)) < mpmath.mpf(10)**6 and abs(mpmath.mpf(x)) > mpmath.mpf(10)**-6 \
-            else mpmath.nstr(mpmath.mpf(x), dps)
+        with mpmath.workdps(dps + 5):
+            v = x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
+            if not mpmath.isfinite(v):
+                return str(v)
+            return mpmath.nstr(v, dps, min_fixed=-6, max_fixed=7)
     x = float(x)
     return x if math.isfinite(x) else str(x)
 

@@ -62,10 +62,15 @@ def newton_batch(system, x0, params, model, tol=TOL, maxiter=MAXITER):
     B, k = x.shape
     iters = np.zeros(B, dtype=int)
 
+    lo, hi, _, _ = _bounds(model)
+
     def evaluate(xs, ps):
         G, J = system(*xs.T, *ps)
         G = np.stack([np.asarray(g, dtype=float) for g in G], axis=-1)
         J = np.stack([np.stack([np.asarray(c, dtype=float) for c in row], axis=-1) for row in J], axis=-2)
+        bad = ~np.all(np.isfinite(J), axis=(-2, -1))
+        if bad.any():
+            J[bad] = _fd_jacobian(system, xs[bad], [p[bad] for p in ps], G[bad], lo, hi)
         return G, J
 
     G, J = evaluate(x, params)
@@ -110,6 +115,21 @@ def newton_batch(system, x0, params, model, tol=TOL, maxiter=MAXITER):
         tiny = np.all(np.abs(t[:, None] * dx) <= 4e-16 * (1 + np.abs(xa)), axis=-1)
         active[idx] = still & ~tiny
     return x, res, iters
+
+
+def _fd_jacobian(system, x, params, G, lo, hi):
+    """One-sided finite-difference Jacobian, stepping into the domain (for non-finite symbolic entries)."""
+    B, k = x.shape
+    J = np.empty((B, k, k))
+    for j in range(k):
+        h = 1e-7 * np.maximum(1.0, np.abs(x[:, j]))
+        h = np.where(x[:, j] + h < hi[j], h, -h)
+        h = np.where(x[:, j] + h > lo[j], h, np.abs(h) / 2)
+        xs = x.copy()
+        xs[:, j] += h
+        Gs = np.stack([np.asarray(g, dtype=float) for g in system(*xs.T, *params)[0]], axis=-1)
+        J[:, :, j] = (Gs - G) / h[:, None]
+    return J
 
 
 def _param_arrays(model, params_list):
@@ -192,7 +212,7 @@ def _limits(model, params, dps=None) -> dict:
     if dps:
         with mpmath.workdps(dps + 10):
             out = fn(*[mpmath.mpf(v) for v in values])
-        return {n: +v for n, v in zip(names, out)}
+            return {n: v for n, v in zip(names, out)}
     out = fn(*values)
     return {n: float(v) for n, v in zip(names, out)}
 
@@ -238,9 +258,10 @@ def _continuation_single(model, params, sol):
 def polish_mpmath(model, params, sol, dps):
     """Refine a float solution with mpmath.findroot at ``dps`` digits."""
     deriv = model.derivation(params)
-    pvals = [mpmath.mpf(params[p.name]) for p in model.real_parameters]
     k = len(model.order_parameters)
     with mpmath.workdps(dps + 10):
+        pvals = [mpmath.mpf(params[p.name]) for p in model.real_parameters]
+
         def f(*x):
             return deriv.mpmath_residual(*x, *pvals)
 
@@ -262,9 +283,9 @@ def polish_mpmath(model, params, sol, dps):
                         message=f"mpmath polishing failed: {exc}")
         res = max(abs(v) for v in f(*xs))
         outs = deriv.mpmath_outputs(*xs, *pvals)
-    converged = res <= mpmath.mpf(10)**(-(dps - 5))
-    return {"x": [+v for v in xs], "residual": res, "iterations": sol["iterations"],
-            "converged": bool(converged), "outputs": list(outs), "candidates": sol["candidates"]}
+        converged = res <= mpmath.mpf(10)**(-(dps - 5))
+        return {"x": list(xs), "residual": res, "iterations": sol["iterations"],
+                "converged": bool(converged), "outputs": list(outs), "candidates": sol["candidates"]}
 
 
 def _fmt(params):
