@@ -1,0 +1,82 @@
+"""SK (replica symmetric) against 40-digit mpmath references, known limits and Monte Carlo."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import replica
+
+OBS = ["q", "m", "free_energy", "energy", "entropy"]
+
+
+def test_rs_values_match_mpmath_reference(reference_values):
+    for row in reference_values["sk"]["rs"]:
+        r = replica.solve("sk", {"T": row["T"], "h": row["h"]})
+        for k in OBS:
+            assert abs(r.observables[k] - float(row[k])) < 1e-10, (row["T"], row["h"], k)
+        assert abs(r.stability["eigenvalue"] - float(row["lambda_AT"])) < 1e-10
+        assert r.stability["stable"] == (float(row["lambda_AT"]) > 0)
+
+
+def test_rs_values_30_digits(reference_values):
+    row = [r for r in reference_values["sk"]["rs"] if r["T"] == "0.5" and r["h"] == "0.3"][0]
+    r = replica.solve("sk", {"T": row["T"], "h": row["h"]}, dps=35)
+    with mpmath.workdps(45):
+        for k in OBS:
+            assert abs(r.observables[k] - mpmath.mpf(row[k])) < mpmath.mpf(10) ** -30, k
+
+
+def test_paramagnet_above_tc():
+    Ts = np.linspace(1.05, 3.0, 20)
+    s = replica.sweep("sk", {"h": 0.0}, "T", Ts)
+    assert np.all(np.abs(s.array("q")) < 1e-12)
+    assert np.allclose(s.array("free_energy"), -Ts * math.log(2) - 1 / (4 * Ts), atol=1e-12, rtol=0)
+    assert np.allclose(s.array("energy"), -1 / (2 * Ts), atol=1e-12, rtol=0)
+
+
+def test_spin_glass_branch_selected_below_tc():
+    r = replica.solve("sk", {"T": 0.5, "h": 0.0})
+    assert r.order_parameters["q"] > 0.5       # not the (unstable) paramagnetic q = 0
+    assert not r.stability["stable"]           # RS is unstable below the AT line
+
+
+def test_zero_temperature_limits():
+    # T -> 0 (h = 0): energy -> -sqrt(2/pi), entropy -> -1/(2 pi) (SK 1975); at T = 1e-12 the
+    # corrections (O(T^2) for the energy, O(T) for the entropy) are below 1e-11
+    r = replica.solve("sk", {"T": "1e-12"}, dps=30)
+    assert abs(r.observables["energy"] + mpmath.sqrt(2 / mpmath.pi)) < 1e-10
+    assert abs(r.observables["entropy"] + 1 / (2 * mpmath.pi)) < 1e-10
+
+
+def test_low_temperature_float(reference_values):
+    for row in reference_values["sk"]["low_T"]:
+        r = replica.solve("sk", {"T": row["T"], "h": row["h"]})
+        for k in ["q", "energy", "free_energy"]:
+            assert abs(r.observables[k] - float(row[k])) < 1e-10, (row["T"], k)
+        # the entropy is a difference of O(1/T) terms: float loses digits like 1/T (use --dps at low T)
+        assert abs(r.observables["entropy"] - float(row["entropy"])) < 1e-10 / float(row["T"])
+
+
+def test_at_line(reference_values):
+    for row in reference_values["sk"]["at_line"]:
+        r = replica.solve("sk", {"T": row["T"], "h": row["h"]})
+        assert abs(r.stability["eigenvalue"]) < 1e-9
+        assert abs(r.order_parameters["q"] - float(row["q"])) < 1e-10
+
+
+def test_at_line_near_tc_asymptotics():
+    # de Almeida & Thouless 1978: h_AT^2 ~ (4/3) (1 - T)^3 as T -> 1
+    T = 0.995
+    h = math.sqrt(4 / 3 * (1 - T) ** 3)
+    lam_below = replica.solve("sk", {"T": T, "h": 0.8 * h}).stability["eigenvalue"]
+    lam_above = replica.solve("sk", {"T": T, "h": 1.25 * h}).stability["eigenvalue"]
+    assert lam_below < 0 < lam_above
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("T,h,seed", [(2.0, 0.0, 5), (0.5, 1.0, 6)])
+def test_theory_agrees_with_simulation(T, h, seed):
+    comp = replica.compare("sk", {"T": T, "h": h}, [8, 12, 16], trials=150, seed=seed)
+    for name, o in comp.observables.items():
+        assert o.agrees, (name, o.to_dict())
