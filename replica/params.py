@@ -111,6 +111,8 @@ class Parameter:
             x = int(value) if self.kind == "integer" else value
         if self.kind == "real" and not _is_mp(x):
             x = float(x)
+            if not math.isfinite(x):
+                raise ParameterError(f"parameter {self.name!r}={x} is not a finite number; allowed {self.domain_text}")
         if not self.domain.contains(x):
             raise ParameterError(
                 f"parameter {self.name!r}={_show(x)} is out of range; allowed {self.domain_text}")

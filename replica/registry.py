@@ -1,8 +1,10 @@
 """The registry of models, and loading a user's model from ``path/to/file.py:ClassName``."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import sys
 
 from .errors import ModelNotFoundError
 from .model import Model
@@ -22,8 +24,10 @@ def get_model(name: str) -> Model:
         path, cls_name = name.rsplit(":", 1)
         if not os.path.isfile(path):
             raise ModelNotFoundError(f"model file {path!r} does not exist")
-        spec = importlib.util.spec_from_file_location(f"replica_user_{abs(hash(path))}", path)
+        digest = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:12]
+        spec = importlib.util.spec_from_file_location(f"replica_user_{digest}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module      # so that worker processes can unpickle the model
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # the user's file failed to import: say so in one line

@@ -126,12 +126,13 @@ class SweepResult:
                     names.append(k)
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow([self.sweep] + names + ["free_energy", "converged", "residual", "iterations"])
+        extra = [] if "free_energy" in names else ["free_energy"]
+        w.writerow([self.sweep] + names + extra + ["converged", "residual", "iterations"])
         for v, p in zip(self.values, self.points):
             d = p.to_dict()
             row = [number(v, p.dps)]
             for k in names:
                 row.append(d["observables"].get(k, d["order_parameters"].get(k)))
-            row += [d["free_energy"], d["converged"], d["residual"], d["iterations"]]
+            row += ([d["free_energy"]] if extra else []) + [d["converged"], d["residual"], d["iterations"]]
             w.writerow(row)
         return buf.getvalue()

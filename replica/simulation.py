@@ -80,11 +80,14 @@ def simulate(model: Model, params: dict, n: int, trials: int, seed: int = 0, wor
     if not model.simulated_observables:
         raise SimulationError(f"model {model.name!r} has no simulator")
     jobs = [(model, params, n, seed, k) for k in range(trials)]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = list(pool.map(_run_trial, jobs))
-    else:
-        rows = [_run_trial(j) for j in jobs]
+    try:
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                rows = list(pool.map(_run_trial, jobs))
+        else:
+            rows = [_run_trial(j) for j in jobs]
+    except ValueError as exc:           # a simulator's own input check
+        raise SimulationError(f"{model.name} simulation at N={n}: {exc}") from exc
     return {k: Estimate.from_samples([r[k] for r in rows]) for k in model.simulated_observables}
 
 
@@ -203,6 +206,9 @@ def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers:
         raise ParameterError(f"n={ns}: sizes must be distinct")
     for n in ns:
         check_simulation_args(n, trials, seed)
+    if trials < 2:
+        raise ParameterError(f"trials={trials} is out of range for a comparison; allowed: an integer >= 2 "
+                             "(a standard error needs two trials)")
     if theory is None:
         theory = solve(model, params).observables
     notes = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..errors import DerivationError, ParameterError
+from ..errors import DerivationError, ParameterError, SimulationError
 from ..model import Model, Reference, Stability
 from ..params import POSITIVE, REAL, Interval, Observable, OrderParameter, Parameter
 from ..symbolic import (GaussianAverage, InvMills, LnH, apply_asymptotic_rules,
@@ -111,6 +111,9 @@ class Gardner(Model):
 
     # -- simulation ------------------------------------------------------------
     def simulate_trial(self, params, n, rng):
+        if params["kappa"] < 0:
+            raise SimulationError(f"gardner simulation needs kappa >= 0, got kappa={params['kappa']:g} "
+                                  "(negative margins make the storage problem non-convex)")
         from ..simulators.perceptron import separability_threshold
         return {"alpha_c": separability_threshold(n, params["kappa"], rng) / n}
 
