@@ -103,6 +103,10 @@ class Model:
     def validate(self, params: dict) -> None:
         """Cross-parameter checks; raise ParameterError naming the parameter and its allowed range."""
 
+    def simulated_for(self, params: dict) -> tuple:
+        """The observables the simulator estimates at these parameters (default: all it measures)."""
+        return self.simulated_observables
+
     def simulate_trial(self, params: dict, n: int, rng) -> dict:
         raise NotImplementedError(f"model {self.name!r} has no simulator")
 

@@ -88,7 +88,7 @@ def simulate(model: Model, params: dict, n: int, trials: int, seed: int = 0, wor
             rows = [_run_trial(j) for j in jobs]
     except ValueError as exc:           # a simulator's own input check
         raise SimulationError(f"{model.name} simulation at N={n}: {exc}") from exc
-    return {k: Estimate.from_samples([r[k] for r in rows]) for k in model.simulated_observables}
+    return {k: Estimate.from_samples([r[k] for r in rows]) for k in model.simulated_for(params)}
 
 
 @dataclass
@@ -214,7 +214,7 @@ def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers:
     notes = []
     per_n = {n: simulate(model, params, n, trials, seed, workers) for n in ns}
     out = {}
-    for name in model.simulated_observables:
+    for name in model.simulated_for(params):
         if name not in theory:
             raise SimulationError(f"observable {name!r} has no theory value at these parameters")
         ests = [(n, per_n[n][name]) for n in ns]

@@ -17,6 +17,8 @@ alpha_c = 1 / int_{-kappa}^oo Dt (t + kappa)^2.
 """
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from ..errors import DerivationError, ParameterError, SimulationError
@@ -103,7 +105,8 @@ class Gardner(Model):
     def validate(self, params):
         if params.get("alpha") is None:
             return
-        ac = float(capacity_closed_form(params["kappa"]))
+        k = float(params["kappa"])
+        ac = 1.0 / ((1 + k * k) * 0.5 * math.erfc(-k / math.sqrt(2)) + k * math.exp(-k * k / 2) / math.sqrt(2 * math.pi))
         if params["alpha"] >= ac:
             raise ParameterError(
                 f"parameter 'alpha'={params['alpha']:g} is out of range; allowed (0, alpha_c) = "
