@@ -189,13 +189,15 @@ class Derivation:
 
     @functools.cached_property
     def jacobian(self) -> list:
-        """d(equation)/d(order parameter), differentiated without expanding.
+        """d(equation)/d(order parameter), differentiated without expanding or rewriting.
 
         Not expanded on purpose: expanding products such as ``(g(u) - u)^2``
         cancels terms of order ``1/(1-q)^2`` numerically near q -> 1 (measured:
-        a wrong sign of the Gardner Jacobian at q = 0.997). Where an entry is
-        not finite (a removable singularity at a boundary, e.g. ``z/sqrt(q)``
-        at q = 0) the solver uses a one-sided finite difference instead.
+        a wrong sign of the Gardner Jacobian at q = 0.997), and integrating by
+        parts again cancels terms of order ``1/T^2`` at low temperature (SK at
+        T = 1e-12). Where an entry is not finite (a removable singularity at a
+        boundary, e.g. ``z/sqrt(q)`` at q = 0) the solver uses a one-sided
+        finite difference instead.
         """
         ops = [o.symbol for o in self.model.order_parameters]
         return [[sympy.diff(e, x) for x in ops] for e in self.equations]
@@ -235,6 +237,10 @@ class Derivation:
     def numpy_outputs(self):
         """Free energy, observables (in ``observable_names`` order) and stability eigenvalue."""
         return compile_numpy(self._output_exprs(), self.args)
+
+    @functools.cached_property
+    def numpy_free_energy(self):
+        return compile_numpy(self.free_energy, self.args)
 
     @functools.cached_property
     def mpmath_outputs(self):

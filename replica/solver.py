@@ -153,15 +153,15 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     s = starts.shape[0]
     P = _param_arrays(model, params_list)
     Pb = [np.repeat(p, s) for p in P]
-    x0 = np.tile(starts, (m, 1)) if starts.shape[0] == s else starts
+    x0 = np.tile(starts, (m, 1))
     x, res, iters = newton_batch(deriv.numpy_system, x0, Pb, model, tol=tol)
-    outs = deriv.numpy_outputs(*x.T, *Pb)
-    F = np.asarray(outs[0], dtype=float)
     x = x.reshape(m, s, -1)
     res = res.reshape(m, s)
     iters = iters.reshape(m, s)
-    F = F.reshape(m, s)
-    outs = [np.asarray(o, dtype=float).reshape(m, s) for o in outs]
+    if s > 1:                       # the free energy of every candidate, to select the branch
+        F = np.asarray(deriv.numpy_free_energy(*x.reshape(m * s, -1).T, *Pb), dtype=float).reshape(m, s)
+    else:
+        F = np.zeros((m, s))
     ok = (res <= tol) & np.isfinite(F)
     sign = 1.0 if model.select == "max" else -1.0
     score = np.where(ok, sign * F, -np.inf)
@@ -169,9 +169,12 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     # a point no start solved: report the start with the smallest residual
     best = np.where(ok.any(axis=1), best, np.argmin(np.where(np.isfinite(res), res, np.inf), axis=1))
     rows = np.arange(m)
+    xb = x[rows, best]
+    outs = [np.broadcast_to(np.asarray(o, dtype=float), (m,)) for o in deriv.numpy_outputs(*xb.T, *P)]
+    ok_best = ok[rows, best] & np.isfinite(outs[0])
     return [{
-        "x": x[i, best[i]], "residual": float(res[i, best[i]]), "iterations": int(iters[i].sum()),
-        "converged": bool(ok[i, best[i]]), "outputs": [o[i, best[i]] for o in outs],
+        "x": xb[i], "residual": float(res[i, best[i]]), "iterations": int(iters[i].sum()),
+        "converged": bool(ok_best[i]), "outputs": [o[i] for o in outs],
         "candidates": int(ok[i].sum()),
     } for i in rows]
 
