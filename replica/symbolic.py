@@ -375,28 +375,45 @@ def leading_coefficient(expr, eps, power):
 
 
 def gaussian_average_closed_form(average: GaussianAverage):
-    """Closed form of ``int Dz Heaviside(a + b z) P(z)`` for a polynomial P (b > 0), or the average unchanged.
+    """Closed form of ``int Dz`` of a piecewise polynomial, or the average unchanged.
 
-    Done once at derivation time by integrating the Gaussian density over
-    ``(-a/b, oo)`` (SymPy ``integrate``); used to turn the q -> 1 limit of a
-    free energy into a closed form.
+    Handles sums of terms ``P(z)`` and ``Heaviside(a + b z) P(z)`` (``b``
+    not containing ``z``, of known sign) with polynomials ``P``; ``Abs(a + b z)``
+    is first written as ``(a + b z)(2 Heaviside(a + b z) - 1)`` and
+    ``sign(x)`` as ``2 Heaviside(x) - 1``. Done once at derivation time by
+    integrating the Gaussian density (SymPy ``integrate``); used to turn the
+    q -> 1 and T -> 0 limits of a free energy into closed forms.
     """
     z = average.variable
-    integrand = sympy.expand(average.integrand)
-    steps = [f for f in integrand.atoms(Heaviside) if f.has(z)]
-    if len(steps) != 1:
-        return average
-    step = steps[0]
-    arg = step.args[0]
-    slope = sympy.diff(arg, z)
-    if slope.has(z) or not (slope.is_positive):
-        return average
-    rest = sympy.expand(integrand / step)
-    if rest.has(Heaviside) or not rest.is_polynomial(z):
-        return average
-    z0 = sympy.simplify(-arg.subs(z, 0) / slope)
+    integrand = average.integrand.replace(
+        lambda e: isinstance(e, sympy.Abs) and e.args[0].has(z),
+        lambda e: e.args[0] * (2 * Heaviside(e.args[0]) - 1))
+    integrand = integrand.replace(lambda e: isinstance(e, sympy.sign) and e.args[0].has(z),
+                                  lambda e: 2 * Heaviside(e.args[0]) - 1)
     t = sympy.Dummy("t", real=True)
-    value = sympy.integrate(rest.subs(z, t) * gaussian_density(t), (t, z0, sympy.oo))
+    value = S.Zero
+    for term in sympy.Add.make_args(sympy.expand(integrand)):
+        steps = [f for f in term.atoms(Heaviside) if f.has(z)]
+        if not steps:
+            if not term.is_polynomial(z):
+                return average
+            value += sympy.integrate(term.subs(z, t) * gaussian_density(t), (t, -sympy.oo, sympy.oo))
+            continue
+        if len(steps) != 1:
+            return average
+        arg = steps[0].args[0]
+        slope = sympy.diff(arg, z)
+        rest = sympy.expand(term / steps[0])
+        if slope.has(z) or rest.has(Heaviside) or not rest.is_polynomial(z):
+            return average
+        z0 = sympy.simplify(-arg.subs(z, 0) / slope)
+        if slope.is_positive:
+            limits = (t, z0, sympy.oo)
+        elif slope.is_negative:
+            limits = (t, -sympy.oo, z0)
+        else:
+            return average
+        value += sympy.integrate(rest.subs(z, t) * gaussian_density(t), limits)
     value = value.rewrite(sympy.erfc)
     value = sympy.expand(value.replace(lambda e: isinstance(e, sympy.erfc),
                                        lambda e: 2 * H(sympy.sqrt(2) * e.args[0])))

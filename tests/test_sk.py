@@ -83,3 +83,24 @@ def test_theory_agrees_with_simulation(T, h, seed):
     comp = replica.compare("sk", {"T": T, "h": h}, [8, 12, 16], trials=150, seed=seed)
     for name, o in comp.observables.items():
         assert o.agrees, (name, o.to_dict())
+
+
+@pytest.mark.parametrize("h", ["0", "0.3", "1", "2.5"])
+def test_ground_state_energy_is_the_derived_zero_temperature_limit(h):
+    # independent: e0(h) = -int Dz |z + h| by mpmath quadrature (RS, SK 1975)
+    with mpmath.workdps(40):
+        hh = mpmath.mpf(h)
+        ref = -mpmath.quad(lambda z: abs(z + hh) * mpmath.npdf(z), [-mpmath.inf, -hh, mpmath.inf])
+    r = replica.solve("sk", {"T": "0.7", "h": h}, dps=35)
+    with mpmath.workdps(40):
+        assert abs(r.observables["ground_state_energy"] - ref) < mpmath.mpf(10) ** -30
+    # the finite-temperature RS energy approaches it (corrections O(T^2))
+    low = replica.solve("sk", {"T": 1e-3, "h": float(h)})
+    assert abs(low.observables["energy"] - float(ref)) < 1e-5
+
+
+def test_zero_temperature_limit_is_symbolic():
+    m = replica.get_model("sk")
+    e0 = m.derivation().limits["ground_state_energy"]
+    from replica.symbolic import GaussianAverage
+    assert not e0.has(GaussianAverage) and not e0.has(m.parameters[0].symbol)

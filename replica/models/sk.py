@@ -22,7 +22,9 @@ import sympy
 
 from ..model import Model, Reference, Stability
 from ..params import NONNEGATIVE, POSITIVE, Interval, Observable, OrderParameter, Parameter
-from ..symbolic import GaussianAverage, LogTwoCosh
+from ..errors import DerivationError
+from ..symbolic import (GaussianAverage, LogTwoCosh, apply_asymptotic_rules, gaussian_average_closed_form,
+                        leading_coefficient)
 
 z = sympy.Symbol("z", real=True)
 
@@ -47,6 +49,7 @@ class SK(Model):
         Observable("energy", "internal energy per spin"),
         Observable("entropy", "entropy per spin"),
         Observable("free_energy", "free energy per spin"),
+        Observable("ground_state_energy", "RS ground-state energy per spin: the T -> 0 limit of f (derived)"),
     )
     select = "max"
     simulated_observables = ("energy", "q")
@@ -56,6 +59,8 @@ class SK(Model):
                   "paramagnet: f = -T ln 2 - 1/(4T) (SK 1975)"),
         Reference({"T": 2.0, "h": 0.0}, "q", 0.0, 1e-12, "paramagnet for T > 1 (SK 1975)"),
         Reference({"T": 1.5, "h": 0.0}, "energy", -1 / 3, 1e-12, "paramagnet: e = -1/(2T)"),
+        Reference({"T": 0.5, "h": 0.0}, "ground_state_energy", -math.sqrt(2 / math.pi), 1e-15,
+                  "RS ground state e0 = -sqrt(2/pi) (SK 1975)"),
     )
 
     # T above 1 (paramagnet) and below 1 in a field above the AT line, where RS is exact
@@ -81,6 +86,17 @@ class SK(Model):
             "entropy": -dF_dT,
             "free_energy": F,
         }
+
+    def limits(self, F, choices):
+        """The zero-temperature limit: q = 1 - C T with C finite, then T -> 0 with the asymptotic
+        rule ln 2cosh(x) -> |x| (|x| -> oo); the order parameter drops out at leading order."""
+        q, T = self.order_parameters[0].symbol, self.parameters[0].symbol
+        C = sympy.Symbol("C", positive=True)
+        leading = leading_coefficient(apply_asymptotic_rules(F.subs(q, 1 - C * T)), T, 0)
+        if leading.has(C) or leading.has(T):
+            raise DerivationError(f"T -> 0 limit still depends on C or T: {leading}")
+        closed = leading.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form)
+        return {"ground_state_energy": closed}
 
     def stability(self, F, choices):
         """de Almeida & Thouless (1978) eq. (21): 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h))."""
