@@ -35,18 +35,25 @@ def derivation_sections(model: Model, params: dict | None = None) -> list:
         eqs.append(("0", e, "saddle-point equation (scaled, after Gaussian integration by parts)"))
     if eqs:
         sections.append(("Saddle-point equations", eqs))
-    obs = [(latex(sympy.Symbol(k)), v, "") for k, v in deriv.observables.items()
+    obs = [(_name(k), v, "") for k, v in deriv.observables.items()
            if not (len(model.order_parameters) and v == model.order_parameters[0].symbol)]
     if obs:
         sections.append(("Observables", obs))
     if deriv.limits:
-        sections.append(("Limits", [(latex(sympy.Symbol(k)), v, "derived with asymptotic rules")
+        sections.append(("Limits", [(_name(k), v, "derived with asymptotic rules")
                                     for k, v in deriv.limits.items()]))
     if deriv.stability is not None:
         st = deriv.stability
-        sections.append(("Stability", [(latex(sympy.Symbol(st.name)), st.expression,
+        sections.append(("Stability", [(_name(st.name), st.expression,
                                         f"replica symmetry is stable where positive ({st.source})")]))
     return sections
+
+
+def _name(name: str) -> str:
+    """LaTeX for an observable's name: a symbol (``alpha_c``) or upright text (``ground_state_energy``)."""
+    if name.count("_") <= 1 and len(name.split("_")[0]) <= 6:
+        return latex(sympy.Symbol(name))
+    return r"\mathrm{%s}" % name.replace("_", r"\_")
 
 
 def _fe_symbol(model):
@@ -77,7 +84,8 @@ def derivation_text(model: Model, params: dict | None = None) -> str:
 
 
 def _plain(lhs: str) -> str:
-    for a, b in (("\\frac{\\partial ", "d"), ("}{\\partial ", "/d"), ("_{", "_"), ("}", ""), ("\\", "")):
+    for a, b in (("\\frac{\\partial ", "d"), ("}{\\partial ", "/d"), ("\\mathrm{", ""), ("\\_", "_"),
+                 ("_{", "_"), ("}", ""), ("\\", "")):
         lhs = lhs.replace(a, b)
     return lhs
 

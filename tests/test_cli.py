@@ -122,7 +122,7 @@ EXPECTED_PARAMETERS = {
 }
 EXPECTED_OBSERVABLES = {
     "gardner": {"alpha_c", "q"},
-    "sk": {"q", "m", "energy", "entropy", "free_energy"},
+    "sk": {"q", "m", "energy", "entropy", "free_energy", "ground_state_energy"},
 }
 
 
