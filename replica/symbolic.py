@@ -390,14 +390,13 @@ def gaussian_average_closed_form(average: GaussianAverage):
         lambda e: e.args[0] * (2 * Heaviside(e.args[0]) - 1))
     integrand = integrand.replace(lambda e: isinstance(e, sympy.sign) and e.args[0].has(z),
                                   lambda e: 2 * Heaviside(e.args[0]) - 1)
-    t = sympy.Dummy("t", real=True)
     value = S.Zero
     for term in sympy.Add.make_args(sympy.expand(integrand)):
         steps = [f for f in term.atoms(Heaviside) if f.has(z)]
         if not steps:
             if not term.is_polynomial(z):
                 return average
-            value += sympy.integrate(term.subs(z, t) * gaussian_density(t), (t, -sympy.oo, sympy.oo))
+            value += _moments(sympy.Poly(term, z), None, 0)
             continue
         if len(steps) != 1:
             return average
@@ -406,18 +405,39 @@ def gaussian_average_closed_form(average: GaussianAverage):
         rest = sympy.expand(term / steps[0])
         if slope.has(z) or rest.has(Heaviside) or not rest.is_polynomial(z):
             return average
-        z0 = sympy.simplify(-arg.subs(z, 0) / slope)
+        z0 = sympy.cancel(-arg.subs(z, 0) / slope)
         if slope.is_positive:
-            limits = (t, z0, sympy.oo)
+            value += _moments(sympy.Poly(rest, z), z0, +1)
         elif slope.is_negative:
-            limits = (t, -sympy.oo, z0)
+            value += _moments(sympy.Poly(rest, z), z0, -1)
         else:
             return average
-        value += sympy.integrate(rest.subs(z, t) * gaussian_density(t), limits)
-    value = value.rewrite(sympy.erfc)
-    value = sympy.expand(value.replace(lambda e: isinstance(e, sympy.erfc),
-                                       lambda e: 2 * H(sympy.sqrt(2) * e.args[0])))
-    return _shortest_tail_form(value)
+    return _shortest_tail_form(sympy.expand(value))
+
+
+def _moments(poly, z0, side):
+    """int Dz P(z) over the real line (side 0), over (z0, oo) (side +1) or (-oo, z0) (side -1).
+
+    Exact recursion, no ``integrate``: with phi the Gaussian density,
+    int_{z0}^oo z^n Dz = z0^(n-1) phi(z0) + (n-1) int_{z0}^oo z^(n-2) Dz,
+    starting from H(z0) and phi(z0); full-line moments are (n-1)!! for even n.
+    """
+    out = S.Zero
+    tail = {}
+    for (n,), c in poly.terms():
+        full = S.Zero if n % 2 else sympy.factorial2(n - 1)
+        if side == 0:
+            out += c * full
+            continue
+        for k in range(len(tail), n + 1):
+            if k == 0:
+                tail[0] = H(z0)
+            elif k == 1:
+                tail[1] = gaussian_density(z0)
+            else:
+                tail[k] = z0**(k - 1) * gaussian_density(z0) + (k - 1) * tail[k - 2]
+        out += c * (tail[n] if side > 0 else full - tail[n])
+    return out
 
 
 def _shortest_tail_form(expr):
