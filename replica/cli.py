@@ -157,7 +157,17 @@ def cmd_solve(args):
     given = _given(args.set)
     if args.sweep:
         name, start, stop, num = parse_sweep(args.sweep)
-        result = api.sweep(model, given, name, np.linspace(start, stop, num).tolist(), dps=args.dps)
+        if args.dps:
+            # exact decimal end points at high precision (the strings were validated by parse_sweep)
+            import mpmath
+            a, b, _ = parse_assignment(args.sweep)[1].split(":")
+            with mpmath.workdps(args.dps + 10):
+                values = list(mpmath.linspace(mpmath.mpf(a.strip()), mpmath.mpf(b.strip()), num)) \
+                    if num > 1 else [mpmath.mpf(a.strip())]
+        else:
+            # grid points rounded to 15 digits: 0.9, not 0.8999999999999999
+            values = [float(f"{v:.15g}") for v in np.linspace(start, stop, num)]
+        result = api.sweep(model, given, name, values, dps=args.dps)
         if args.json:
             print(result.to_json(indent=2))
         elif args.csv:
