@@ -96,6 +96,12 @@ class Model:
         """Positive factors multiplying each dF/d(order parameter) (default 1)."""
         return [sympy.Integer(1)] * len(self.order_parameters)
 
+    def stable_equations(self, choices: dict):
+        """Optional: the saddle-point equations rewritten for floating point (e.g. without a
+        cancellation of large terms near a boundary). Used by the solver in place of the
+        derived ones; the contract battery proves they are equal. Default: None."""
+        return None
+
     def saddle_active(self, params: dict) -> bool:
         """Whether the saddle point is defined for these parameters (e.g. an optional load is set)."""
         return True
@@ -182,10 +188,16 @@ class Derivation:
         return [sympy.diff(self.free_energy, o.symbol) for o in self.model.order_parameters]
 
     @functools.cached_property
-    def equations(self) -> list:
+    def derived_equations(self) -> list:
         """The saddle-point equations: scaled gradient, Gaussian-integrated by parts, collected."""
         scales = self.model.equation_scales(self.choices)
         return [stein_all(s * g) for s, g in zip(scales, self.gradient)]
+
+    @functools.cached_property
+    def equations(self) -> list:
+        """What the solver uses: the model's stable rewriting if it has one (tested equal), else the derived form."""
+        stable = self.model.stable_equations(self.choices)
+        return list(stable) if stable is not None else self.derived_equations
 
     @functools.cached_property
     def jacobian(self) -> list:

@@ -86,6 +86,26 @@ class InvMills(Function):
         return _power(r"\frac{e^{-\left(%s\right)^{2}/2}}{\sqrt{2\pi}\, H\left(%s\right)}" % (a, a), exp, wrap=True)
 
 
+class MillsGap(Function):
+    """InvMills(x) - x, evaluated without cancellation for large x (a continued fraction).
+
+    InvMills(x) - x = 1/(x + 2/(x + 3/(x + ...))) tends to 1/x; written as a
+    difference it loses all digits once x ~ 1e8 (and 1e-16 x^2 relative before).
+    """
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (MillsGap(x) + x) * MillsGap(x) - 1
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return gaussian_density(x) / (sympy.erfc(x / sqrt(2)) / 2) - x
+
+    def _latex(self, printer, exp=None):
+        a = printer._print(self.args[0])
+        return _power(r"\left[\frac{e^{-\left(%s\right)^{2}/2}}{\sqrt{2\pi}\, H\left(%s\right)} - %s\right]"
+                      % (a, a, a), exp)
+
+
 class LogTwoCosh(Function):
     """ln(2 cosh x), evaluated as logaddexp(x, -x) (no overflow at low temperature)."""
 
@@ -104,7 +124,7 @@ class LogTwoCosh(Function):
         return _power(r"\ln 2\cosh\left(%s\right)" % printer._print(self.args[0]), exp, wrap=True)
 
 
-STABLE_FUNCTIONS = (H, LnH, InvMills, LogTwoCosh)
+STABLE_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh)
 
 
 class GaussianAverage(Expr):
@@ -178,7 +198,7 @@ def map_averages(expr, fn):
 # ---------------------------------------------------------------------------
 # Kinks: where an integrand changes on a scale that Gauss-Hermite cannot see
 # ---------------------------------------------------------------------------
-_KINK_FUNCTIONS = (H, LnH, InvMills, LogTwoCosh, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
+_KINK_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
                    sympy.erf, sympy.erfc)
 
 

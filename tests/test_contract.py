@@ -60,6 +60,18 @@ def test_equations_are_the_scaled_gradient_of_the_free_energy(name, params, x):
 
 
 @pytest.mark.parametrize("name,params,x", _cases())
+def test_solver_equations_equal_the_derived_ones(name, params, x):
+    # a model's numerically stable rewriting (if any) must equal the derived equations
+    model = get_model(name)
+    params = model.resolve(params)
+    d = model.derivation(params)
+    derived = compile_numpy(d.derived_equations, d.args)(*_values(model, params, x))
+    used = d.numpy_residual(*_values(model, params, x))
+    for a, b in zip(used, derived):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-13)
+
+
+@pytest.mark.parametrize("name,params,x", _cases())
 def test_jacobian_is_the_derivative_of_the_equations(name, params, x):
     model = get_model(name)
     params = model.resolve(params)

@@ -24,7 +24,7 @@ import sympy
 from ..errors import DerivationError, ParameterError, SimulationError
 from ..model import Model, Reference, Stability
 from ..params import POSITIVE, REAL, Interval, Observable, OrderParameter, Parameter
-from ..symbolic import (GaussianAverage, InvMills, LnH, apply_asymptotic_rules,
+from ..symbolic import (GaussianAverage, InvMills, LnH, MillsGap, apply_asymptotic_rules,
                         gaussian_average_closed_form, leading_coefficient)
 
 t = sympy.Symbol("t", real=True)
@@ -80,6 +80,18 @@ class Gardner(Model):
     def equation_scales(self, choices):
         q = self.order_parameters[0].symbol
         return [2 * (1 - q)**2]
+
+    def stable_equations(self, choices):
+        """The scaled equation 2(1-q)^2 ds/dq = 0 regrouped so that no O(1/(1-q)) terms cancel:
+        with g = phi/H, int Dt g^2 = int Dt g (g - u) + int Dt g u, and the second part cancels
+        the t g(u) and kappa g(u) terms exactly, leaving
+        q - alpha int Dt g(u) (g(u) - u) - alpha kappa sqrt(1-q) int Dt g(u) = 0
+        (g(u) - u in (0, 1) is evaluated by a continued fraction). The contract battery checks
+        that it equals the derived equation."""
+        q, kappa, alpha = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
+        u = (kappa + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)
+        return [q - alpha * GaussianAverage(InvMills(u) * MillsGap(u), t)
+                - alpha * kappa * sympy.sqrt(1 - q) * GaussianAverage(InvMills(u), t)]
 
     def limits(self, F, choices):
         """alpha_c from the q -> 1 limit: the coefficient of 1/(1-q) in F must vanish."""
