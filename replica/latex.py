@@ -29,10 +29,14 @@ def derivation_sections(model: Model, params: dict | None = None) -> list:
     F = deriv.free_energy
     sections = [("Free energy", [(_fe_symbol(model), F, model.free_energy_name + " (replica symmetric)")])]
     eqs = []
-    for o, g, e in zip(model.order_parameters, deriv.gradient, deriv.equations):
+    stable = model.stable_equations(deriv.choices)
+    for i, (o, g, e) in enumerate(zip(model.order_parameters, deriv.gradient, deriv.derived_equations)):
         eqs.append((r"\frac{\partial %s}{\partial %s}" % (_fe_symbol(model), latex(o.symbol)),
                     collect_averages(g), "derived by differentiation"))
         eqs.append(("0", e, "saddle-point equation (scaled, after Gaussian integration by parts)"))
+        if stable is not None:
+            eqs.append(("0", stable[i], "the same equation as the solver evaluates it (regrouped for "
+                                        "floating point; equality is tested)"))
     if eqs:
         sections.append(("Saddle-point equations", eqs))
     obs = [(_name(k), v, "") for k, v in deriv.observables.items()
