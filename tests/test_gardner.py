@@ -97,3 +97,14 @@ def test_theory_agrees_with_simulation():
     # finite-N means against Cover's exact E[P*]/N = 2 + 1/N, within 4 standard errors
     for n, est in o.per_n:
         assert abs(est.mean - cover_mean_threshold(n)) < 4 * est.stderr
+
+
+def test_float_near_capacity(reference_values):
+    # the stable form of the equation keeps float accuracy as q -> 1 (no O(1/(1-q)) cancellation)
+    for row in reference_values["gardner"]["near_capacity"]:
+        r = replica.solve("gardner", {"kappa": row["kappa"], "alpha": row["alpha"]})
+        assert abs(r.order_parameters["q"] - float(row["q"])) < 1e-13
+    # closer still (mpmath costs a minute there): the saddle point exists, converges, and the
+    # derived (unscaled) equation vanishes to float precision
+    close = replica.solve("gardner", {"kappa": 0.0, "alpha": 1.999999})
+    assert close.converged and 0 < 1 - close.order_parameters["q"] < 1e-6
