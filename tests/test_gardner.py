@@ -104,7 +104,6 @@ def test_float_near_capacity(reference_values):
     for row in reference_values["gardner"]["near_capacity"]:
         r = replica.solve("gardner", {"kappa": row["kappa"], "alpha": row["alpha"]})
         assert abs(r.order_parameters["q"] - float(row["q"])) < 1e-13
-    # closer still (mpmath costs a minute there): the saddle point exists, converges, and the
-    # derived (unscaled) equation vanishes to float precision
+    # closer still (mpmath costs a minute there): the float solver still converges inside (0, 1)
     close = replica.solve("gardner", {"kappa": 0.0, "alpha": 1.999999})
     assert close.converged and 0 < 1 - close.order_parameters["q"] < 1e-6
