@@ -171,11 +171,23 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     rows = np.arange(m)
     xb = x[rows, best]
     outs = [np.broadcast_to(np.asarray(o, dtype=float), (m,)) for o in deriv.numpy_outputs(*xb.T, *P)]
-    ok_best = ok[rows, best] & np.isfinite(outs[0])
+    lo, hi, lo_closed, hi_closed = _bounds(model)
+    # a solution must sit inside an open end by much more than its own uncertainty (~ the
+    # residual of O(1)-scaled equations): q = 1 - 5e-15 with residual 5e-15 is not resolved
+    rb = res[rows, best][:, None]
+    inside = np.all(((xb - lo > 1e3 * rb) | lo_closed) & ((hi - xb > 1e3 * rb) | hi_closed)
+                    & ((xb > lo) | lo_closed) & ((xb < hi) | hi_closed), axis=-1)
+    finite = np.all([np.isfinite(o) for o in outs], axis=0)
+    ok_best = ok[rows, best] & inside & finite
+    reasons = ["" if ok_best[i] else
+               ("an order parameter reached an open end of its domain (float precision cannot resolve "
+                "the solution here; use --dps)" if not inside[i] else
+                "non-finite observables at the solution (use --dps)" if not finite[i] else "")
+               for i in rows]
     return [{
         "x": xb[i], "residual": float(res[i, best[i]]), "iterations": int(iters[i].sum()),
         "converged": bool(ok_best[i]), "outputs": [o[i] for o in outs],
-        "candidates": int(ok[i].sum()),
+        "candidates": int(ok[i].sum()), "reason": reasons[i],
     } for i in rows]
 
 
@@ -190,8 +202,9 @@ def _point_result(model, params, sol, deriv, dps=None) -> PointResult:
     message = ""
     if not sol["converged"]:
         last = ", ".join(f"{o.name}={float(v):.17g}" for o, v in zip(model.order_parameters, sol["x"]))
-        message = (f"did not converge: residual {float(sol['residual']):.3g} > {TOL:g} "
-                   f"after {sol['iterations']} iterations; last iterate {last}")
+        why = sol.get("reason") or f"residual {float(sol['residual']):.3g} > {TOL:g}"
+        message = (f"did not converge: {why}; after {sol['iterations']} iterations, last iterate {last}, "
+                   f"residual {float(sol['residual']):.3g}")
     return PointResult(
         model=model.name, params=dict(params),
         order_parameters={o.name: v for o, v in zip(model.order_parameters, sol["x"])},
@@ -200,9 +213,15 @@ def _point_result(model, params, sol, deriv, dps=None) -> PointResult:
         message=message, dps=dps)
 
 
+#: closed-form limits are evaluated in mpmath at this precision even for float output: they can
+#: cancel (Gardner's alpha_c at kappa = -5 loses 3 digits in double precision, all of them at -8)
+LIMIT_DPS = 40
+
+
 def _limits(model, params, dps=None) -> dict:
+    """Closed-form limits at these parameters, correctly rounded to float unless ``dps`` is given."""
     deriv = model.derivation(params)
-    names, fn = deriv.mpmath_limits if dps else deriv.numpy_limits
+    names, fn = deriv.mpmath_limits
     if not names:
         return {}
     values = [params[p.name] for p in model.real_parameters]
@@ -212,12 +231,11 @@ def _limits(model, params, dps=None) -> dict:
         if any(p.symbol in needed for p in model.real_parameters if p.name in missing):
             return {}
         values = [0.0 if v is None else v for v in values]
-    if dps:
-        with mpmath.workdps(dps + 10):
-            out = fn(*[mpmath.mpf(v) for v in values])
+    with mpmath.workdps((dps or 0) + LIMIT_DPS):
+        out = fn(*[mpmath.mpf(v) for v in values])
+        if dps:
             return {n: v for n, v in zip(names, out)}
-    out = fn(*values)
-    return {n: float(v) for n, v in zip(names, out)}
+        return {n: float(v) for n, v in zip(names, out)}
 
 
 def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: bool = True) -> PointResult:
@@ -234,7 +252,8 @@ def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: 
     if not sol["converged"]:
         sol = _continuation_single(model, params, sol)
     if dps:
-        if sol["converged"]:
+        if sol["converged"] or float(sol["residual"]) < 1e-6:
+            # the float solution may be unresolved near a boundary yet a good start for mpmath
             sol = polish_mpmath(model, params, sol, dps)
         result = _point_result(model, params, sol, deriv, dps)
     else:
@@ -286,8 +305,17 @@ def polish_mpmath(model, params, sol, dps):
                         message=f"mpmath polishing failed: {exc}")
         res = max(abs(v) for v in f(*xs))
         outs = deriv.mpmath_outputs(*xs, *pvals)
-        converged = res <= mpmath.mpf(10)**(-(dps - 5))
-        return {"x": list(xs), "residual": res, "iterations": sol["iterations"],
+        with mpmath.workdps(dps + 25):
+            # the same outputs at higher working precision: quadrature that has not reached
+            # dps digits (e.g. transitions of width 1e-30) shows up as a difference
+            check = deriv.mpmath_outputs(*xs, *pvals)
+        drift = max((abs(a - b) / max(1, abs(b)) for a, b in zip(outs, check)), default=mpmath.mpf(0))
+        converged = res <= mpmath.mpf(10)**(-(dps - 5)) and drift <= mpmath.mpf(10)**(-dps)
+        reason = "" if converged else (
+            f"mpmath residual {mpmath.nstr(res, 3)} > 1e-{dps - 5}" if res > mpmath.mpf(10)**(-(dps - 5))
+            else f"observables changed by {mpmath.nstr(drift, 3)} between {dps + 10} and {dps + 25} working "
+                 f"digits (quadrature not resolved at {dps} digits)")
+        return {"x": list(xs), "residual": res, "iterations": sol["iterations"], "reason": reason,
                 "converged": bool(converged), "outputs": list(outs), "candidates": sol["candidates"]}
 
 
@@ -308,16 +336,7 @@ def sweep(model: Model, params: dict, name: str, values, dps: int | None = None)
         plist.append(model.resolve(given))
     out = SweepResult(model=model.name, sweep=name, values=values)
     if not model.order_parameters or not model.saddle_active(plist[0]):
-        if dps:
-            out.points = [solve(model, p, dps=dps) for p in plist]
-        else:
-            deriv = model.derivation(plist[0])
-            names, fn = deriv.numpy_limits
-            arrays = fn(*_param_arrays_optional(model, plist))
-            out.points = [PointResult(model=model.name, params=p, order_parameters={},
-                                      observables={n: float(a[i]) for n, a in zip(names, arrays)},
-                                      free_energy=None, converged=True, residual=0.0, iterations=0)
-                          for i, p in enumerate(plist)]
+        out.points = [solve(model, p, dps=dps) for p in plist]
         return out
     deriv = model.derivation(plist[0])
     sols = solve_batch(model, plist)
@@ -338,12 +357,9 @@ def _param_arrays_optional(model, plist):
 
 
 def _limits_batch(model, plist):
-    deriv = model.derivation(plist[0])
-    names, fn = deriv.numpy_limits
-    if not names:
-        return {}
-    arrays = fn(*_param_arrays_optional(model, plist))
-    return {n: [float(v) for v in a] for n, a in zip(names, arrays)}
+    rows = [_limits(model, p) for p in plist]
+    names = list(rows[0]) if rows else []
+    return {n: [r.get(n, float("nan")) for r in rows] for n in names}
 
 
 def _continuation(model, plist, sols):
