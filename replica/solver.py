@@ -304,17 +304,24 @@ def polish_mpmath(model, params, sol, dps):
             return dict(sol, converged=False, residual=float(sol["residual"]),
                         message=f"mpmath polishing failed: {exc}")
         res = max(abs(v) for v in f(*xs))
+        # observables can cancel (an entropy at T = 1e-12 loses 12 digits): evaluate them at rising
+        # working precision until two evaluations agree to dps digits; quadrature that cannot be
+        # resolved (transitions of width 1e-30) never agrees and is reported
         outs = deriv.mpmath_outputs(*xs, *pvals)
-        with mpmath.workdps(dps + 25):
-            # the same outputs at higher working precision: quadrature that has not reached
-            # dps digits (e.g. transitions of width 1e-30) shows up as a difference
-            check = deriv.mpmath_outputs(*xs, *pvals)
-        drift = max((abs(a - b) / max(1, abs(b)) for a, b in zip(outs, check)), default=mpmath.mpf(0))
+        work = dps + 10
+        for _ in range(4):
+            work += 15
+            with mpmath.workdps(work):
+                check = deriv.mpmath_outputs(*xs, *pvals)
+            drift = max((abs(a - b) / max(1, abs(b)) for a, b in zip(outs, check)), default=mpmath.mpf(0))
+            outs = check
+            if drift <= mpmath.mpf(10)**(-dps):
+                break
         converged = res <= mpmath.mpf(10)**(-(dps - 5)) and drift <= mpmath.mpf(10)**(-dps)
         reason = "" if converged else (
             f"mpmath residual {mpmath.nstr(res, 3)} > 1e-{dps - 5}" if res > mpmath.mpf(10)**(-(dps - 5))
-            else f"observables changed by {mpmath.nstr(drift, 3)} between {dps + 10} and {dps + 25} working "
-                 f"digits (quadrature not resolved at {dps} digits)")
+            else f"observables still changed by {mpmath.nstr(drift, 3)} between {work - 15} and {work} "
+                 f"working digits (quadrature not resolved at {dps} digits)")
         return {"x": list(xs), "residual": res, "iterations": sol["iterations"], "reason": reason,
                 "converged": bool(converged), "outputs": list(outs), "candidates": sol["candidates"]}
 
