@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import api
-from .errors import ParameterError, ReplicaError
+from .errors import ReplicaError
 from .params import _INTEGER, parse_assignment, parse_sweep
 
 

@@ -29,7 +29,7 @@ import sympy
 
 from .errors import ParameterError
 from .numeric import compile_mpmath, compile_numpy
-from .params import Observable, OrderParameter, Parameter
+from .params import Parameter
 from .symbolic import stein_all
 
 

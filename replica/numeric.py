@@ -23,7 +23,7 @@ import numpy as np
 import scipy.special as sc
 import sympy
 
-from .symbolic import GaussianAverage, averages, kinks
+from .symbolic import averages, kinks
 
 GH_NODES = 80
 #: the Gaussian weight beyond |z| = Z_MAX is below 1e-38: outside double precision

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 from .errors import ReplicaError
-from .model import Model
 from .simulation import compare
 from .solver import solve
 

@@ -25,7 +25,6 @@ import pytest
 import sympy
 from scipy import integrate, optimize, special
 
-from replica.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 PWNED = "/tmp/replica_pwned"
@@ -34,23 +33,7 @@ PWNED = "/tmp/replica_pwned"
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def run(capsys, *argv):
-    """``replica argv...`` in-process: (exit status, stdout, stderr)."""
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:          # argparse errors and `verify` failures exit this way
-        rc = exc.code
-    except Exception as exc:           # what a user would see as a traceback
-        out, err = capsys.readouterr()
-        return f"uncaught {type(exc).__name__}: {exc}", out, err + "Traceback (in-process)\n"
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def run_json(capsys, *argv):
-    rc, out, err = run(capsys, *argv)
-    assert rc == 0, f"exit {rc}; stderr: {err}"
-    return json.loads(out)
+from cli_helpers import run, run_json  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def assert_user_error(rc, err, *needles):

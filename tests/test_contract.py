@@ -11,7 +11,6 @@ import os
 import subprocess
 
 import mpmath
-import numpy as np
 import pytest
 
 from replica.latex import derivation_latex, standalone_document

@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 from replica.numeric import compile_mpmath, compile_numpy, hermite_rule, kink_rule
-from replica.symbolic import GaussianAverage, InvMills, LnH, LogTwoCosh
+from replica.symbolic import GaussianAverage, LnH, LogTwoCosh
 
 q, k, t, T, h, z = sympy.symbols("q kappa t T h z", real=True)
 

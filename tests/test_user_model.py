@@ -20,7 +20,6 @@ import pytest
 from scipy import optimize
 
 import replica
-from replica.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = ROOT / "docs" / "examples" / "my_model.py"
@@ -28,22 +27,7 @@ SPEC = f"{MODEL_FILE}:CurieWeiss"
 RELATIVE_SPEC = "docs/examples/my_model.py:CurieWeiss"
 
 
-def run(capsys, *argv):
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:
-        rc = exc.code
-    except Exception as exc:           # what a user would see as a traceback
-        out, err = capsys.readouterr()
-        return f"uncaught {type(exc).__name__}: {exc}", out, err + "Traceback (in-process)\n"
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def run_json(capsys, *argv):
-    rc, out, err = run(capsys, *argv)
-    assert rc == 0, f"exit {rc}; stderr: {err}"
-    return json.loads(out)
+from cli_helpers import run, run_json  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def start(*argv):
