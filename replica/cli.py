@@ -137,7 +137,7 @@ def cmd_derive(args):
     print(derivation_latex(model, params) if args.latex else derivation_text(model, params), end="")
 
 
-def _print_point(r):
+def _print_point(r, model=None):
     p = ", ".join(f"{k}={_fmt(v)}" for k, v in r.params.items() if v is not None)
     print(f"{r.model} at {p}")
     for k, v in r.order_parameters.items():
@@ -148,7 +148,8 @@ def _print_point(r):
         print(f"  {'free energy (saddle)':<26} {_fmt(r.free_energy)}")
     print(f"  {'converged':<26} {r.converged}  (residual {_fmt(r.residual)}, {r.iterations} iterations)")
     if r.stability:
-        verdict = "stable" if r.stability["stable"] else "UNSTABLE (replica symmetry broken)"
+        broken = f" (the {model.ansatz} solution is unstable)" if model is not None and model.ansatz else ""
+        verdict = "stable" if r.stability["stable"] else "UNSTABLE" + broken
         print(f"  {'stability ' + r.stability['name']:<26} {_fmt(r.stability['eigenvalue'])}  {verdict}")
 
 
@@ -183,7 +184,7 @@ def cmd_solve(args):
     if args.json:
         print(result.to_json(indent=2))
     else:
-        _print_point(result)
+        _print_point(result, model)
 
 
 def cmd_simulate(args):

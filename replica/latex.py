@@ -27,7 +27,8 @@ def derivation_sections(model: Model, params: dict | None = None) -> list:
     """(title, [(lhs, rhs-expression, note)]) sections describing the derivation."""
     deriv = model.derivation(params)
     F = deriv.free_energy
-    sections = [("Free energy", [(_fe_symbol(model), F, model.free_energy_name + " (replica symmetric)")])]
+    label = model.free_energy_name + (f" ({model.ansatz})" if model.ansatz else "")
+    sections = [("Free energy", [(_fe_symbol(model), F, label)])]
     eqs = []
     stable = model.stable_equations(deriv.choices)
     for i, (o, g, e) in enumerate(zip(model.order_parameters, deriv.gradient, deriv.derived_equations)):
@@ -49,7 +50,10 @@ def derivation_sections(model: Model, params: dict | None = None) -> list:
     if deriv.stability is not None:
         st = deriv.stability
         sections.append(("Stability", [(_name(st.name), st.expression,
-                                        f"replica symmetry is stable where positive ({st.source})")]))
+                                        ("the " + model.ansatz + " solution" if model.ansatz else "the solution")
+                                        + f" is stable where positive ({st.source})" if st.source else
+                                        ("the " + model.ansatz + " solution" if model.ansatz else "the solution")
+                                        + " is stable where positive")]))
     return sections
 
 

@@ -64,6 +64,9 @@ class Model:
     observables: tuple = ()
     #: name of the free energy for printing (e.g. "free entropy")
     free_energy_name: str = "free energy"
+    #: the replica ansatz of the free energy ("replica symmetric", "1RSB", ...); empty for a
+    #: model without replicas. Stability verdicts and LaTeX labels use it.
+    ansatz: str = ""
     #: which saddle point is physical when several solve the equations:
     #: "max" or "min" of the free energy
     select: str = "max"

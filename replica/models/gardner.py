@@ -58,6 +58,7 @@ class Gardner(Model):
         Observable("q", "typical overlap between two solutions (needs alpha)"),
     )
     free_energy_name = "free entropy"
+    ansatz = "replica symmetric"
     select = "min"
     simulated_observables = ("alpha_c",)
     finite_size_powers = (1,)

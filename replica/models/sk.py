@@ -52,6 +52,7 @@ class SK(Model):
         Observable("ground_state_energy", "RS ground-state energy per spin: the T -> 0 limit of f (derived)"),
     )
     select = "max"
+    ansatz = "replica symmetric"
     simulated_observables = ("energy", "q")
     finite_size_powers = (1,)
     references = (
