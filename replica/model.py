@@ -99,6 +99,12 @@ class Model:
         """Positive factors multiplying each dF/d(order parameter) (default 1)."""
         return [sympy.Integer(1)] * len(self.order_parameters)
 
+    def starting_points(self, params: dict):
+        """Optional: the solver's starting points at these parameters (tuples of order-parameter
+        values), e.g. one when the saddle point is known to be unique. Default: None, meaning
+        every combination of the order parameters' ``guesses``."""
+        return None
+
     def stable_equations(self, choices: dict):
         """Optional: the saddle-point equations rewritten for floating point (e.g. without a
         cancellation of large terms near a boundary). Used by the solver in place of the

@@ -149,7 +149,12 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     """
     deriv = model.derivation(params_list[0])
     m = len(params_list)
-    starts = _starts(model) if starts is None else np.atleast_2d(starts)
+    if starts is None:
+        chosen = [model.starting_points(p) for p in params_list]
+        same = all(c is not None and c == chosen[0] for c in chosen)
+        starts = np.atleast_2d(np.array(chosen[0], dtype=float)) if same else _starts(model)
+    else:
+        starts = np.atleast_2d(starts)
     s = starts.shape[0]
     P = _param_arrays(model, params_list)
     Pb = [np.repeat(p, s) for p in P]

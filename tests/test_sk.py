@@ -104,3 +104,18 @@ def test_zero_temperature_limit_is_symbolic():
     e0 = m.derivation().limits["ground_state_energy"]
     from replica.symbolic import GaussianAverage
     assert not e0.has(GaussianAverage) and not e0.has(m.parameters[0].symbol)
+
+
+@pytest.mark.parametrize("T,h", [(0.3, 0.05), (0.8, 0.2), (1.5, 1.0), (0.05, 0.01)])
+def test_single_start_in_a_field_is_justified(T, h):
+    # the model uses one starting point for h > 0 (Latala-Guerra: a unique RS solution);
+    # starting anywhere in [0, 1) must give the same q
+    from replica.solver import solve_batch
+    m = replica.get_model("sk")
+    p = m.resolve({"T": T, "h": h})
+    sols = solve_batch(m, [p], starts=np.array([[0.0], [1e-3], [0.3], [0.7], [0.999]]))
+    one = replica.solve("sk", {"T": T, "h": h})
+    grid = [solve_batch(m, [p], starts=np.array([[s]]))[0] for s in [0.0, 1e-3, 0.3, 0.7, 0.999]]
+    assert sols[0]["converged"]
+    for g in grid:
+        assert g["converged"] and abs(g["x"][0] - one.order_parameters["q"]) < 1e-12

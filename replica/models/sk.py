@@ -74,6 +74,12 @@ class SK(Model):
         q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
         return -(1 - q)**2 / (4 * T) - T * GaussianAverage(LogTwoCosh((sympy.sqrt(q) * z + h) / T), z)
 
+    def starting_points(self, params):
+        # for h > 0 the RS equation has exactly one solution (Latala-Guerra lemma; Talagrand,
+        # "Spin Glasses: A Challenge for Mathematicians", 2003, Prop. 1.3.8): one start suffices.
+        # At h = 0, q = 0 always solves it and the spin-glass branch is found from q near 1.
+        return [(0.5,)] if params["h"] > 0 else None
+
     def equation_scales(self, choices):
         return [2 * self.parameters[0].symbol]
 
