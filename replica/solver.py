@@ -184,10 +184,11 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
                     & ((xb > lo) | lo_closed) & ((xb < hi) | hi_closed), axis=-1)
     finite = np.all([np.isfinite(o) for o in outs], axis=0)
     ok_best = ok[rows, best] & inside & finite
-    reasons = ["" if ok_best[i] else
+    ok_res = ok[rows, best]
+    reasons = ["" if ok_best[i] or not ok_res[i] else
                ("an order parameter reached an open end of its domain (float precision cannot resolve "
                 "the solution here; use --dps)" if not inside[i] else
-                "non-finite observables at the solution (use --dps)" if not finite[i] else "")
+                "non-finite observables at the solution (use --dps)")
                for i in rows]
     return [{
         "x": xb[i], "residual": float(res[i, best[i]]), "iterations": int(iters[i].sum()),
