@@ -115,6 +115,15 @@ def test_single_start_in_a_field_is_justified(T, h):
     m = replica.get_model("sk")
     p = m.resolve({"T": T, "h": h})
     one = replica.solve("sk", {"T": T, "h": h})
-    grid = [solve_batch(m, [p], starts=np.array([[s]]))[0] for s in [0.1, 0.3, 0.5, 0.7, 0.9, 0.999]]
+    grid = [solve_batch(m, [p], starts=np.array([[s]]))[0] for s in [0.3, 0.5, 0.7, 0.9, 0.999]]
     for g in grid:
         assert g["converged"] and abs(g["x"][0] - one.order_parameters["q"]) < 1e-12
+
+
+def test_sweep_in_a_weak_field_converges_everywhere():
+    # one start (q = 0.5) plus continuation must solve a whole curve, including small q near T = 1
+    Ts = np.linspace(0.05, 2.0, 60)
+    s = replica.sweep("sk", {"h": 0.01}, "T", Ts)
+    assert s.converged.all()
+    q = s.array("q")
+    assert np.all(np.diff(q) < 0)          # q decreases with temperature in a field
