@@ -23,7 +23,7 @@ import numpy as np
 import scipy.special as sc
 import sympy
 
-from .symbolic import averages, kinks
+from .symbolic import as_expr, averages, kinks
 
 GH_NODES = 80
 #: the Gaussian weight beyond |z| = Z_MAX is below 1e-38: outside double precision
@@ -161,7 +161,7 @@ def _split_averages(exprs, args, compile_group):
                 found.append(a)
     dummies = {a: sympy.Dummy(f"avg{i}") for i, a in enumerate(found)}
     for i, e in enumerate(exprs):
-        exprs[i] = sympy.sympify(e).xreplace(dummies)
+        exprs[i] = as_expr(e).xreplace(dummies)
     groups = {}
     for a in found:
         ks = kinks(a.integrand, a.variable)

@@ -18,6 +18,13 @@ from sympy import Expr, Function, Heaviside, S, exp, pi, sqrt, tanh
 from .errors import DerivationError
 
 
+def as_expr(x):
+    """A SymPy expression from an expression or a number; strings are refused (never parsed)."""
+    if isinstance(x, str):
+        raise TypeError(f"expected a SymPy expression or a number, got the string {x!r}")
+    return sympy.sympify(x)  # only Basic objects and numbers reach this line
+
+
 def gaussian_density(x):
     """phi(x) = exp(-x^2/2)/sqrt(2 pi)."""
     return exp(-x**2 / 2) / sqrt(2 * pi)
@@ -138,7 +145,7 @@ class GaussianAverage(Expr):
     is_commutative = True
 
     def __new__(cls, integrand, variable):
-        integrand = sympy.sympify(integrand)
+        integrand = as_expr(integrand)
         if not isinstance(variable, sympy.Symbol):
             raise TypeError("GaussianAverage variable must be a Symbol")
         if not integrand.has(variable):
@@ -186,13 +193,13 @@ def averages(expr) -> list:
         for a in e.args:
             walk(a)
 
-    walk(sympy.sympify(expr))
+    walk(as_expr(expr))
     return found
 
 
 def map_averages(expr, fn):
     """Replace every outermost average ``A`` in ``expr`` by ``fn(A)``."""
-    return sympy.sympify(expr).xreplace({a: fn(a) for a in averages(expr)})
+    return as_expr(expr).xreplace({a: fn(a) for a in averages(expr)})
 
 
 # ---------------------------------------------------------------------------
@@ -260,7 +267,7 @@ def collect_averages(expr) -> Expr:
     averages; terms with the same ``g_k`` are collected and their
     coefficients put over a common denominator.
     """
-    expr = sympy.expand_mul(sympy.sympify(expr))
+    expr = sympy.expand_mul(as_expr(expr))
     outside = S.Zero
     collected = {}
     for term in sympy.Add.make_args(expr):
@@ -286,7 +293,7 @@ def stein_all(expr) -> Expr:
     Constant factors are moved inside first, so that they cancel against
     factors produced by the differentiation (``sqrt(q)/sqrt(q)``).
     """
-    expr = sympy.expand_mul(sympy.sympify(expr))
+    expr = sympy.expand_mul(as_expr(expr))
     inside = {}
     outside = S.Zero
     for term in sympy.Add.make_args(expr):
@@ -345,7 +352,7 @@ ASYMPTOTIC_RULES = {LnH: lnH_leading, LogTwoCosh: log_two_cosh_leading, sympy.ta
 def apply_asymptotic_rules(expr, rules=None):
     """Replace each function application by its leading asymptotic form."""
     rules = ASYMPTOTIC_RULES if rules is None else rules
-    return sympy.sympify(expr).replace(
+    return as_expr(expr).replace(
         lambda e: type(e) in rules, lambda e: rules[type(e)](*e.args))
 
 
@@ -379,7 +386,7 @@ def leading_coefficient(expr, eps, power):
     continuity of their arguments. Raises :class:`DerivationError` if a term
     diverges faster than ``eps**-power`` or SymPy cannot take a limit.
     """
-    expr = sympy.expand(sympy.sympify(expr))
+    expr = sympy.expand(as_expr(expr))
     out = S.Zero
     for term in sympy.Add.make_args(expr):
         coeff, avg = term.as_independent(GaussianAverage, as_Add=False)
