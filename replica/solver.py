@@ -144,8 +144,9 @@ def _starts(model):
 def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     """Solve the saddle point at many parameter points at once (float).
 
-    Returns a list of dicts with ``x``, ``residual``, ``iterations``, ``converged``,
-    ``free_energy``, ``outputs`` (the compiled outputs at x) per point.
+    Returns one dict a point: ``x`` (the selected solution), ``residual``, ``iterations``
+    (summed over starts), ``converged``, ``outputs`` (free energy, observables, stability
+    eigenvalue at x), ``candidates`` (how many starts converged) and ``reason`` (why not converged).
     """
     deriv = model.derivation(params_list[0])
     m = len(params_list)
