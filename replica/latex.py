@@ -45,8 +45,11 @@ def derivation_sections(model: Model, params: dict | None = None) -> list:
     if obs:
         sections.append(("Observables", obs))
     if deriv.limits:
-        sections.append(("Limits", [(_name(k), v, "derived with asymptotic rules")
-                                    for k, v in deriv.limits.items()]))
+        rows = []
+        for k, v in deriv.limits.items():
+            rows.extend(deriv.limit_steps[k])
+            rows.append((_name(k), v, "derived with asymptotic rules"))
+        sections.append(("Limits", rows))
     if deriv.stability is not None:
         st = deriv.stability
         sections.append(("Stability", [(_name(st.name), st.expression,
@@ -93,6 +96,7 @@ def derivation_text(model: Model, params: dict | None = None) -> str:
 
 def _plain(lhs: str) -> str:
     for a, b in (("\\frac{\\partial ", "d"), ("}{\\partial ", "/d"), ("\\mathrm{", ""), ("\\_", "_"),
+                 ("\\lim_{", "lim["), (" \\to ", " -> "), ("} ", "] "),
                  ("_{", "_"), ("}", ""), ("\\", "")):
         lhs = lhs.replace(a, b)
     return lhs

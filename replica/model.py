@@ -45,6 +45,14 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class DerivedLimit:
+    """A limit's result with the intermediate steps shown by ``derive`` (``(lhs_latex, expr, note)``)."""
+
+    value: sympy.Expr
+    steps: tuple = ()
+
+
+@dataclass(frozen=True)
 class Stability:
     """An eigenvalue of the saddle point's Hessian in replica space; ``stable`` iff ``> 0``."""
 
@@ -229,8 +237,16 @@ class Derivation:
                 self.model.observable_expressions(self.free_energy, self.choices).items()}
 
     @functools.cached_property
-    def limits(self) -> dict:
+    def _limits_raw(self) -> dict:
         return self.model.limits(self.free_energy, self.choices)
+
+    @functools.cached_property
+    def limits(self) -> dict:
+        return {k: (v.value if isinstance(v, DerivedLimit) else v) for k, v in self._limits_raw.items()}
+
+    @functools.cached_property
+    def limit_steps(self) -> dict:
+        return {k: (v.steps if isinstance(v, DerivedLimit) else ()) for k, v in self._limits_raw.items()}
 
     @functools.cached_property
     def stability(self):

@@ -107,3 +107,18 @@ def test_float_near_capacity(reference_values):
     # closer still (mpmath costs a minute there): the float solver still converges inside (0, 1)
     close = replica.solve("gardner", {"kappa": 0.0, "alpha": 1.999999})
     assert close.converged and 0 < 1 - close.order_parameters["q"] < 1e-6
+
+
+def test_derive_shows_the_q_to_one_limit():
+    # Gardner (1988): s ~ A/(1-q) with A = 1/2 - (alpha/2) int Dt (t + kappa)^2 Heaviside(t + kappa)
+    import sympy
+    from replica.symbolic import GaussianAverage
+    m = replica.get_model("gardner")
+    d = m.derivation()
+    lhs, A, note = d.limit_steps["alpha_c"][0]
+    kappa, alpha = m.parameters[0].symbol, m.parameters[1].symbol
+    t = A.atoms(GaussianAverage).pop().variable
+    expected = sympy.Rational(1, 2) - alpha / 2 * GaussianAverage((t + kappa) ** 2 * sympy.Heaviside(t + kappa), t)
+    assert sympy.expand(A - expected) == 0
+    from replica.latex import derivation_latex
+    assert r"\lim_{\epsilon \to 0}" in derivation_latex(m)

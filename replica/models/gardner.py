@@ -22,13 +22,19 @@ import math
 import sympy
 
 from ..errors import DerivationError, ParameterError, SimulationError
-from ..model import Model, Reference, Stability
+from ..model import DerivedLimit, Model, Reference, Stability
 from ..params import POSITIVE, REAL, Interval, Observable, OrderParameter, Parameter
 from ..symbolic import (GaussianAverage, InvMills, LnH, MillsGap, apply_asymptotic_rules,
-                        gaussian_average_closed_form, leading_coefficient)
+                        gaussian_average_closed_form, leading_coefficient, map_averages)
 
 t = sympy.Symbol("t", real=True)
 epsilon = sympy.Symbol("epsilon", positive=True)
+
+
+def _factored(avg):
+    """c * int Dz g(z) with the integrand factored (for display)."""
+    coeff, rest = sympy.factor(avg.integrand).as_independent(avg.variable, as_Add=False)
+    return coeff * GaussianAverage(rest, avg.variable)
 
 
 def capacity_closed_form(kappa):
@@ -97,13 +103,19 @@ class Gardner(Model):
     def limits(self, F, choices):
         """alpha_c from the q -> 1 limit: the coefficient of 1/(1-q) in F must vanish."""
         q, alpha = self.order_parameters[0].symbol, self.parameters[1].symbol
-        leading = leading_coefficient(apply_asymptotic_rules(F.subs(q, 1 - epsilon)), epsilon, 1)
-        leading = leading.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form)
+        raw = map_averages(leading_coefficient(apply_asymptotic_rules(F.subs(q, 1 - epsilon)), epsilon, 1),
+                           _factored)
+        leading = sympy.expand(raw.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form))
         slope = sympy.diff(leading, alpha)
         intercept = leading.subs(alpha, 0)
         if slope.has(alpha) or slope == 0:
             raise DerivationError(f"the q -> 1 limit is not linear in alpha: {leading}")
-        return {"alpha_c": sympy.factor_terms(-intercept / slope)}
+        steps = (
+            (r"\lim_{\epsilon \to 0} \epsilon s(q = 1 - \epsilon)", raw,
+             "q -> 1 with ln H(u) ~ -u^2/2 Heaviside(u): s ~ A/(1-q), where A is"),
+            ("A", leading, "A with the Gaussian average in closed form; the saddle point reaches q = 1 where A = 0, at"),
+        )
+        return {"alpha_c": DerivedLimit(sympy.factor_terms(-intercept / slope), steps)}
 
     def stability(self, F, choices):
         """Replicon eigenvalue of the RS saddle point (Gardner & Derrida 1988, sec. 3):

@@ -20,7 +20,7 @@ import math
 
 import sympy
 
-from ..model import Model, Reference, Stability
+from ..model import DerivedLimit, Model, Reference, Stability
 from ..params import NONNEGATIVE, POSITIVE, Interval, Observable, OrderParameter, Parameter
 from ..errors import DerivationError
 from ..symbolic import (GaussianAverage, LogTwoCosh, apply_asymptotic_rules, gaussian_average_closed_form,
@@ -103,7 +103,9 @@ class SK(Model):
         if leading.has(C) or leading.has(T):
             raise DerivationError(f"T -> 0 limit still depends on C or T: {leading}")
         closed = leading.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form)
-        return {"ground_state_energy": closed}
+        steps = ((r"\lim_{T \to 0} f(q = 1 - C T)", leading,
+                  "T -> 0 with q = 1 - C T: ln 2cosh(x) ~ |x|; C drops out, leaving"),)
+        return {"ground_state_energy": DerivedLimit(closed, steps)}
 
     def stability(self, F, choices):
         """de Almeida & Thouless (1978) eq. (21): 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h))."""
