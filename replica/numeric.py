@@ -38,6 +38,12 @@ def _log_two_cosh(x):
     return np.logaddexp(x, -x)
 
 
+def _spin_entropy(x):
+    a = np.abs(np.asarray(x, dtype=float))
+    with np.errstate(over="ignore"):
+        return np.log1p(np.exp(-2 * a)) + 2 * a / (1 + np.exp(2 * a))
+
+
 def _inv_mills(x):
     return np.sqrt(2.0 / np.pi) / sc.erfcx(x / np.sqrt(2.0))
 
@@ -68,6 +74,7 @@ NUMPY_FUNCTIONS = {
     "InvMills": _inv_mills,
     "MillsGap": _mills_gap,
     "LogTwoCosh": _log_two_cosh,
+    "SpinEntropy": _spin_entropy,
     "Heaviside": lambda x, *a: np.heaviside(x, 0.5),
 }
 
@@ -82,6 +89,7 @@ MPMATH_FUNCTIONS = {
     "InvMills": lambda x: mpmath.npdf(x) / _mp_H(x),
     "MillsGap": lambda x: mpmath.npdf(x) / _mp_H(x) - x,
     "LogTwoCosh": lambda x: abs(x) + mpmath.log1p(mpmath.exp(-2 * abs(x))),
+    "SpinEntropy": lambda x: mpmath.log1p(mpmath.exp(-2 * abs(x))) + 2 * abs(x) / (1 + mpmath.exp(2 * abs(x))),
     "Heaviside": lambda x, *a: mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(1) / 2),
     "sign": mpmath.sign,
 }

@@ -131,7 +131,31 @@ class LogTwoCosh(Function):
         return _power(r"\ln 2\cosh\left(%s\right)" % printer._print(self.args[0]), exp, wrap=True)
 
 
-STABLE_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh)
+class SpinEntropy(Function):
+    """Entropy of an Ising spin in a field x: ln 2cosh(x) - x tanh(x), without cancellation.
+
+    Evaluated as ln(1 + e^{-2|x|}) + 2|x|/(1 + e^{2|x|}); the difference of the two O(|x|)
+    terms would lose all digits at low temperature.
+    """
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return sympy.log(2)
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return -x * (1 - tanh(x) ** 2)
+
+    def _eval_rewrite_as_cosh(self, x, **kwargs):
+        return sympy.log(2 * sympy.cosh(x)) - x * tanh(x)
+
+    def _latex(self, printer, exp=None):
+        a = printer._print(self.args[0])
+        return _power(r"\left[\ln 2\cosh\left(%s\right) - %s \tanh\left(%s\right)\right]" % (a, a, a), exp)
+
+
+STABLE_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy)
 
 
 class GaussianAverage(Expr):
@@ -205,7 +229,7 @@ def map_averages(expr, fn):
 # ---------------------------------------------------------------------------
 # Kinks: where an integrand changes on a scale that Gauss-Hermite cannot see
 # ---------------------------------------------------------------------------
-_KINK_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
+_KINK_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
                    sympy.erf, sympy.erfc)
 
 

@@ -5,7 +5,8 @@ import pytest
 import sympy
 
 from replica.numeric import compile_mpmath, compile_numpy
-from replica.symbolic import (H, GaussianAverage, InvMills, LnH, LogTwoCosh, apply_asymptotic_rules,
+from replica.symbolic import (H, GaussianAverage, InvMills, LnH, LogTwoCosh, MillsGap, SpinEntropy,
+                              apply_asymptotic_rules,
                               collect_averages, gaussian_average_closed_form, kinks, leading_coefficient,
                               lnH_leading, stein, stein_all)
 
@@ -17,20 +18,24 @@ def mp_H(v):
     return mpmath.erfc(mpmath.mpf(v) / mpmath.sqrt(2)) / 2
 
 
-@pytest.mark.parametrize("fn", [H, LnH, InvMills, LogTwoCosh])
+@pytest.mark.parametrize("fn", [H, LnH, InvMills, LogTwoCosh, MillsGap, SpinEntropy])
 @pytest.mark.parametrize("v", ["-3.5", "-0.2", "0.7", "6"])
 def test_derivatives_match_mpmath_numerical_derivative(fn, v):
     exact = {H: mp_H, LnH: lambda t: mpmath.log(mp_H(t)), InvMills: lambda t: mpmath.npdf(t) / mp_H(t),
-             LogTwoCosh: lambda t: mpmath.log(2 * mpmath.cosh(t))}[fn]
+             LogTwoCosh: lambda t: mpmath.log(2 * mpmath.cosh(t)),
+             MillsGap: lambda t: mpmath.npdf(t) / mp_H(t) - t,
+             SpinEntropy: lambda t: mpmath.log(2 * mpmath.cosh(t)) - t * mpmath.tanh(t)}[fn]
     d = compile_mpmath(sympy.diff(fn(x), x), [x])
     assert abs(d(mpmath.mpf(v)) - mpmath.diff(exact, mpmath.mpf(v))) < mpmath.mpf(10) ** -30
 
 
 @pytest.mark.parametrize("v", [-40.0, -5.0, 0.0, 3.0, 30.0, 300.0, 3000.0])
 def test_numpy_functions_are_stable_in_the_tails(v):
-    f = compile_numpy([LnH(x), InvMills(x), LogTwoCosh(x), H(x)], [x])
+    f = compile_numpy([LnH(x), InvMills(x), LogTwoCosh(x), H(x), MillsGap(x), SpinEntropy(x)], [x])
     vals = f(v)
-    ref = [mpmath.log(mp_H(v)), mpmath.npdf(v) / mp_H(v), abs(mpmath.mpf(v)) + mpmath.log1p(mpmath.exp(-2 * abs(mpmath.mpf(v)))), mp_H(v)]
+    vm = mpmath.mpf(v)
+    ref = [mpmath.log(mp_H(v)), mpmath.npdf(v) / mp_H(v), abs(vm) + mpmath.log1p(mpmath.exp(-2 * abs(vm))), mp_H(v),
+           mpmath.npdf(v) / mp_H(v) - vm, mpmath.log(2 * mpmath.cosh(vm)) - vm * mpmath.tanh(vm)]
     for got, want in zip(vals, ref):
         assert np.isfinite(got)
         assert abs(got - float(want)) <= 1e-14 * max(1.0, abs(float(want))) or \

@@ -23,8 +23,8 @@ import sympy
 from ..model import DerivedLimit, Model, Reference, Stability
 from ..params import NONNEGATIVE, POSITIVE, Interval, Observable, OrderParameter, Parameter
 from ..errors import DerivationError
-from ..symbolic import (GaussianAverage, LogTwoCosh, apply_asymptotic_rules, gaussian_average_closed_form,
-                        leading_coefficient)
+from ..symbolic import (GaussianAverage, LogTwoCosh, SpinEntropy, apply_asymptotic_rules,
+                        gaussian_average_closed_form, leading_coefficient)
 
 z = sympy.Symbol("z", real=True)
 
@@ -86,11 +86,16 @@ class SK(Model):
     def observable_expressions(self, F, choices):
         q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
         dF_dT = sympy.diff(F, T)           # partial derivatives suffice at the saddle point
+        # -dF/dT = int Dz [ln 2cosh y - y tanh y] - (1-q)^2/(4T^2) with y = (sqrt(q) z + h)/T: the
+        # same derivative with the two O(1/T) terms combined into one stable function (an identity,
+        # tested against -dF/dT in tests/test_sk.py)
+        y = (sympy.sqrt(q) * z + h) / T
+        entropy = GaussianAverage(SpinEntropy(y), z) - (1 - q)**2 / (4 * T**2)
         return {
             "q": q,
             "m": -sympy.diff(F, h),
-            "energy": F - T * dF_dT,
-            "entropy": -dF_dT,
+            "energy": F + T * entropy,
+            "entropy": entropy,
             "free_energy": F,
         }
 
