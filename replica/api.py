@@ -53,11 +53,11 @@ def sweep(model, params: dict | None, name: str, values, dps: int | None = None)
 
 def simulate(model, params: dict | None, n: int, trials: int, seed: int = 0, workers: int = 1):
     m = _model(model)
-    p = params if isinstance(params, dict) and set(params) == {q.name for q in m.parameters} else m.resolve(params or {})
+    p = m.resolve(params or {})   # idempotent on already-resolved parameters
     return simulation.simulate(m, p, n, trials, seed, workers)
 
 
 def compare(model, params: dict | None, ns, trials: int, seed: int = 0, workers: int = 1):
     m = _model(model)
-    p = params if isinstance(params, dict) and set(params) == {q.name for q in m.parameters} else m.resolve(params or {})
+    p = m.resolve(params or {})   # idempotent on already-resolved parameters
     return simulation.compare(m, p, ns, trials, seed, workers)
