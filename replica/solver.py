@@ -371,7 +371,18 @@ def _param_arrays_optional(model, plist):
 
 
 def _limits_batch(model, plist):
-    rows = [_limits(model, p) for p in plist]
+    """Limits at every point of a sweep, evaluated once per distinct value of the parameters they
+    depend on (a capacity alpha_c(kappa) is one mpmath evaluation for a whole alpha sweep)."""
+    deriv = model.derivation(plist[0])
+    needed = set().union(*[e.free_symbols for e in deriv.limits.values()]) if deriv.limits else set()
+    keys = [p.name for p in model.real_parameters if p.symbol in needed]
+    cache = {}
+    rows = []
+    for p in plist:
+        key = tuple(p[k] for k in keys)
+        if key not in cache:
+            cache[key] = _limits(model, p)
+        rows.append(cache[key])
     names = list(rows[0]) if rows else []
     return {n: [r.get(n, float("nan")) for r in rows] for n in names}
 
