@@ -128,6 +128,7 @@ def cmd_models(args):
 def cmd_derive(args):
     model = api.get_model(args.model)
     params = model.resolve(_given(args.set))
+    model = model.variant(params)
     from .latex import derivation_latex, derivation_text, standalone_document
     if args.output:
         with open(args.output, "w") as fh:

@@ -30,7 +30,7 @@ import sympy
 from .errors import ParameterError
 from .numeric import compile_mpmath, compile_numpy
 from .params import Parameter
-from .symbolic import stein_all
+from .symbolic import drop_null_deltas, stein_all
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,12 @@ class Model:
         derived ones; the contract battery proves they are equal. Default: None."""
         return None
 
+    def variant(self, params: dict) -> "Model":
+        """The concrete model for these (resolved) parameters. A model whose order parameters
+        depend on a categorical choice (a learning rule, an RSB level) returns one subclass a
+        choice; everything downstream (derivation, solver, simulation) works on that. Default: self."""
+        return self
+
     def saddle_active(self, params: dict) -> bool:
         """Whether the saddle point is defined for these parameters (e.g. an optional load is set)."""
         return True
@@ -202,13 +208,13 @@ class Derivation:
     @functools.cached_property
     def gradient(self) -> list:
         """dF/d(order parameter), exactly as differentiated (unscaled, no rewriting)."""
-        return [sympy.diff(self.free_energy, o.symbol) for o in self.model.order_parameters]
+        return [drop_null_deltas(sympy.diff(self.free_energy, o.symbol)) for o in self.model.order_parameters]
 
     @functools.cached_property
     def derived_equations(self) -> list:
         """The saddle-point equations: scaled gradient, Gaussian-integrated by parts, collected."""
         scales = self.model.equation_scales(self.choices)
-        return [stein_all(s * g) for s, g in zip(scales, self.gradient)]
+        return [drop_null_deltas(stein_all(s * g)) for s, g in zip(scales, self.gradient)]
 
     @functools.cached_property
     def equations(self) -> list:
@@ -229,7 +235,7 @@ class Derivation:
         finite difference instead.
         """
         ops = [o.symbol for o in self.model.order_parameters]
-        return [[sympy.diff(e, x) for x in ops] for e in self.equations]
+        return [[drop_null_deltas(sympy.diff(e, x)) for x in ops] for e in self.equations]
 
     @functools.cached_property
     def observables(self) -> dict:

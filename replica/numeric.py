@@ -26,6 +26,8 @@ import sympy
 from .symbolic import as_expr, averages, kinks
 
 GH_NODES = 80
+#: transitions of one integrand resolved at once (by splitting the line between them)
+MAX_KINKS = 2
 #: the Gaussian weight beyond |z| = Z_MAX is below 1e-38: outside double precision
 Z_MAX = 13.0
 GRADED_PANELS = 10   # geometric panels each side of a kink, from width/100 outwards
@@ -69,12 +71,15 @@ def _mills_gap(x):
 
 
 NUMPY_FUNCTIONS = {
+    "GaussPDF": lambda x: np.exp(-0.5 * np.square(x)) / np.sqrt(2 * np.pi),
     "H": lambda x: sc.ndtr(-np.asarray(x, dtype=float)),
     "LnH": lambda x: sc.log_ndtr(-np.asarray(x, dtype=float)),
     "InvMills": _inv_mills,
     "MillsGap": _mills_gap,
     "LogTwoCosh": _log_two_cosh,
     "SpinEntropy": _spin_entropy,
+    "LogAddExp": np.logaddexp,
+    "Logistic": sc.expit,
     "Heaviside": lambda x, *a: np.heaviside(x, 0.5),
 }
 
@@ -84,11 +89,15 @@ def _mp_H(x):
 
 
 MPMATH_FUNCTIONS = {
+    "GaussPDF": mpmath.npdf,
     "H": _mp_H,
     "LnH": lambda x: mpmath.log(_mp_H(x)),
     "InvMills": lambda x: mpmath.npdf(x) / _mp_H(x),
     "MillsGap": lambda x: mpmath.npdf(x) / _mp_H(x) - x,
     "LogTwoCosh": lambda x: abs(x) + mpmath.log1p(mpmath.exp(-2 * abs(x))),
+    "Logistic": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "LogAddExp": lambda a, b: (max(a, b) + mpmath.log1p(mpmath.exp(-abs(a - b)))) if mpmath.isfinite(a - b)
+    else max(a, b),
     "SpinEntropy": lambda x: mpmath.log1p(mpmath.exp(-2 * abs(x))) + 2 * abs(x) / (1 + mpmath.exp(2 * abs(x))),
     "Heaviside": lambda x, *a: mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(1) / 2),
     "sign": mpmath.sign,
@@ -119,29 +128,33 @@ def _graded(z0, end, width):
     return pts[..., :-1], pts[..., 1:]
 
 
-def kink_rule(z0, width):
-    """Nodes and weights (Gaussian weight included) for int Dz f(z), f steep near ``z0`` on scale ``width``.
+def kink_rule(z0, width, start=-Z_MAX, stop=Z_MAX):
+    """Nodes and weights (Gaussian weight included) for int Dz f(z) over [start, stop], f steep near
+    ``z0`` on scale ``width``.
 
-    Base panels (``BASE_EDGES``) resolve the Gaussian weight; the base panel
-    holding ``z0`` is replaced by ``GRADED_PANELS`` geometric panels on each
-    side of ``z0``, the finest a hundredth of ``width``. Shapes broadcast:
-    ``z0.shape + (n,)``.
+    Base panels (``BASE_EDGES``, clipped to the interval) resolve the Gaussian weight; the base
+    panels within one unit of ``z0`` are replaced by ``GRADED_PANELS`` geometric panels on each
+    side of ``z0``, the finest a hundredth of ``width``. Shapes broadcast: ``z0.shape + (n,)``.
     """
     z0 = np.nan_to_num(np.asarray(z0, dtype=float), nan=0.0, posinf=Z_MAX, neginf=-Z_MAX)
-    z0 = np.clip(z0, -Z_MAX, Z_MAX)
     width = np.nan_to_num(np.asarray(width, dtype=float), nan=Z_MAX, posinf=Z_MAX)
-    z0, width = np.broadcast_arrays(z0, width)
-    edges = np.asarray(BASE_EDGES)
+    z0, width, start, stop = np.broadcast_arrays(z0, width, np.asarray(start, dtype=float),
+                                                 np.asarray(stop, dtype=float))
+    z0 = np.clip(z0, start, stop)
+    edges = np.clip(np.asarray(BASE_EDGES), start[..., None], stop[..., None])
+    n = edges.shape[-1]
     # graded panels reach at least one unit beyond z0 on each side (to a base edge)
-    lo = np.clip(np.searchsorted(edges, z0 - 1.0, side="right") - 1, 0, len(edges) - 2)
-    hi = np.clip(np.searchsorted(edges, z0 + 1.0, side="left"), 1, len(edges) - 1)
+    lo = np.clip(np.sum(edges <= (z0 - 1.0)[..., None], axis=-1) - 1, 0, n - 2)
+    hi = np.clip(n - np.sum(edges >= (z0 + 1.0)[..., None], axis=-1), 1, n - 1)
     # base panels between edges[lo] and edges[hi] collapse to zero length (zero weight)
-    panel = np.arange(len(edges) - 1)
+    panel = np.arange(n - 1)
     removed = (panel >= lo[..., None]) & (panel < hi[..., None])
-    la, lb = _graded(z0, edges[lo], width)
-    ra, rb = _graded(z0, edges[hi], width)
-    a = np.concatenate([np.where(removed, 0.0, edges[:-1]), la, ra], axis=-1)
-    b = np.concatenate([np.where(removed, 0.0, edges[1:]), lb, rb], axis=-1)
+    e_lo = np.take_along_axis(edges, lo[..., None], axis=-1)[..., 0]
+    e_hi = np.take_along_axis(edges, hi[..., None], axis=-1)[..., 0]
+    la, lb = _graded(z0, e_lo, width)
+    ra, rb = _graded(z0, e_hi, width)
+    a = np.concatenate([np.where(removed, 0.0, edges[..., :-1]), la, ra], axis=-1)
+    b = np.concatenate([np.where(removed, 0.0, edges[..., 1:]), lb, rb], axis=-1)
     x, w = _legendre()
     half = (b - a)[..., None] / 2
     nodes = ((a + b)[..., None] / 2 + half * x).reshape(z0.shape + (-1,))
@@ -172,17 +185,16 @@ def _split_averages(exprs, args, compile_group):
         exprs[i] = as_expr(e).xreplace(dummies)
     groups = {}
     for a in found:
-        ks = kinks(a.integrand, a.variable)
-        key = (a.variable, ks[0][0] if ks else None)
+        ks = kinks(a.integrand, a.variable)[:MAX_KINKS]
+        key = (a.variable, tuple(k[0] for k in ks))
         groups.setdefault(key, []).append((a, ks))
     order, evaluators = [], []
-    for (z, _), members in groups.items():
-        ks = [kk[0] for _, kk in members if kk]
-        kink = None
-        if ks:
-            widths = list(dict.fromkeys(k[1] for k in ks))
-            kink = (ks[0][0], widths[0] if len(widths) == 1 else sympy.Min(*widths))
-        evaluators.append(compile_group([m[0].integrand for m in members], z, kink, args))
+    for (z, positions), members in groups.items():
+        kink = []
+        for i, z0 in enumerate(positions):
+            widths = list(dict.fromkeys(kk[i][1] for _, kk in members))
+            kink.append((z0, widths[0] if len(widths) == 1 else sympy.Min(*widths)))
+        evaluators.append(compile_group([m[0].integrand for m in members], z, kink or None, args))
         order.extend(dummies[m[0]] for m in members)
     return order, evaluators
 
@@ -218,11 +230,24 @@ def _compile_group_numpy(integrands, z, kink, args):
 
         return average
 
-    z0_fn = compile_numpy(kink[0], list(args))
-    width_fn = compile_numpy(kink[1], list(args))
+    fns = [(compile_numpy(z0, list(args)), compile_numpy(w, list(args))) for z0, w in kink]
+
+    def rule(*values):
+        if len(fns) == 1:
+            return kink_rule(fns[0][0](*values), fns[0][1](*values))
+        # two transitions: the line is split half-way between them, each half graded at its own
+        (z0, w0), (z1, w1) = [(np.broadcast_to(f(*values), values[0].shape if values else ()),
+                               np.broadcast_to(g(*values), values[0].shape if values else ())) for f, g in fns]
+        first = z0 <= z1
+        za, wa = np.where(first, z0, z1), np.where(first, w0, w1)
+        zb, wb = np.where(first, z1, z0), np.where(first, w1, w0)
+        mid = np.clip((za + zb) / 2, -Z_MAX, Z_MAX)
+        xa, ka = kink_rule(za, wa, -Z_MAX, mid)
+        xb, kb = kink_rule(zb, wb, mid, Z_MAX)
+        return np.concatenate([xa, xb], axis=-1), np.concatenate([ka, kb], axis=-1)
 
     def average(*values):
-        nodes, weights = kink_rule(z0_fn(*values), width_fn(*values))
+        nodes, weights = rule(*values)
         out = integrand(nodes, *[v[..., None] for v in values])
         # weights that underflowed far in the tails may multiply non-finite values there
         with np.errstate(invalid="ignore", over="ignore"):
@@ -249,13 +274,13 @@ def compile_mpmath(exprs, args):
 
 def _compile_group_mpmath(integrands, z, kink, args):
     integrand = [compile_mpmath(e, [z] + list(args)) for e in integrands]
-    z0_fn = compile_mpmath(kink[0], list(args)) if kink is not None else None
+    z0_fns = [compile_mpmath(k[0], list(args)) for k in (kink or [])]
 
     def average(*values):
-        # breakpoints: the kink, and the bulk of the Gaussian weight (tanh-sinh on an interval
+        # breakpoints: the kinks, and the bulk of the Gaussian weight (tanh-sinh on an interval
         # that holds the kink far in the tail would otherwise miss the bulk)
         inner = {mpmath.mpf(0), mpmath.mpf(-4), mpmath.mpf(4)}
-        if z0_fn is not None:
+        for z0_fn in z0_fns:
             try:
                 z0 = z0_fn(*values)
                 if mpmath.isfinite(z0):

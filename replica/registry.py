@@ -10,8 +10,9 @@ from .errors import ModelNotFoundError
 from .model import Model
 from .models.gardner import Gardner
 from .models.sk import SK
+from .models.teacher_student import TeacherStudent
 
-MODELS = {cls.name: cls for cls in (Gardner, SK)}
+MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent)}
 
 
 def get_model(name: str) -> Model:

@@ -77,6 +77,7 @@ def check_simulation_args(n: int, trials: int, seed: int):
 def simulate(model: Model, params: dict, n: int, trials: int, seed: int = 0, workers: int = 1) -> dict:
     """Run ``trials`` independent instances at size ``n``; each observable as an :class:`Estimate`."""
     check_simulation_args(n, trials, seed)
+    model = model.variant(params)
     if not model.simulated_observables:
         raise SimulationError(f"model {model.name!r} has no simulator")
     jobs = [(model, params, n, seed, k) for k in range(trials)]
@@ -209,6 +210,7 @@ def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers:
     if trials < 2:
         raise ParameterError(f"trials={trials} is out of range for a comparison; allowed: an integer >= 2 "
                              "(a standard error needs two trials)")
+    model = model.variant(params)
     if theory is None:
         theory = solve(model, params).observables
     notes = []

@@ -249,6 +249,7 @@ def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: 
     """Solve one point. ``params`` must be resolved (:meth:`Model.resolve`)."""
     if dps is not None and dps < 1:
         raise ParameterError(f"dps={dps} is out of range; allowed: an integer >= 1")
+    model = model.variant(params)
     deriv = model.derivation(params)
     limits = _limits(model, params, dps)
     if not model.order_parameters or not model.saddle_active(params):
@@ -348,6 +349,7 @@ def sweep(model: Model, params: dict, name: str, values, dps: int | None = None)
         given = {k: val for k, val in params.items() if val is not None}
         given[name] = v
         plist.append(model.resolve(given))
+    model = model.variant(plist[0])       # categorical choices are fixed along a sweep
     out = SweepResult(model=model.name, sweep=name, values=values)
     if not model.order_parameters or not model.saddle_active(plist[0]):
         out.points = [solve(model, p, dps=dps) for p in plist]

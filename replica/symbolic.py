@@ -36,6 +36,26 @@ def _power(tex, exp, wrap=False):
     return (r"\left[%s\right]^{%s}" if wrap else r"%s^{%s}") % (tex, exp)
 
 
+class GaussPDF(Function):
+    """The standard Gaussian density phi(x) = exp(-x^2/2)/sqrt(2 pi), kept as one function:
+    SymPy would otherwise merge exponentials of different arguments into sums such as
+    a e^{x^2} + b e^{x^2} in a denominator, which overflow to inf - inf."""
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Infinity or x is S.NegativeInfinity:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return -self.args[0] * GaussPDF(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return gaussian_density(x)
+
+    def _latex(self, printer, exp=None):
+        return _power(r"\phi\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
 class H(Function):
     """Gaussian tail H(x) = int_x^oo Dz."""
 
@@ -49,7 +69,7 @@ class H(Function):
             return S.One
 
     def fdiff(self, argindex=1):
-        return -gaussian_density(self.args[0])
+        return -GaussPDF(self.args[0])
 
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sympy.erfc(x / sqrt(2)) / 2
@@ -113,6 +133,42 @@ class MillsGap(Function):
                       % (a, a, a), exp)
 
 
+class Logistic(Function):
+    """1/(1 + e^-x), finite for every x including +-oo (its derivative is Logistic(x) Logistic(-x))."""
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return Logistic(x) * Logistic(-x)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + exp(-x))
+
+    def _latex(self, printer, exp=None):
+        return _power(r"\frac{1}{1 + e^{-\left(%s\right)}}" % printer._print(self.args[0]), exp, wrap=True)
+
+
+class LogAddExp(Function):
+    """ln(e^a + e^b) without overflow; ``a`` or ``b`` may be -oo (a zero-weight term).
+
+    Used for mixtures of channel likelihoods, e.g. label flips:
+    ln((1 - p) H(x) + p H(-x)) = LogAddExp(ln(1 - p) + ln H(x), ln p + ln H(-x)).
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        # d/da = e^a / (e^a + e^b) = 1 / (1 + e^(b - a))
+        return Logistic(a - b) if argindex == 1 else Logistic(b - a)
+
+    def _eval_rewrite_as_exp(self, a, b, **kwargs):
+        return sympy.log(exp(a) + exp(b))
+
+    def _latex(self, printer, exp=None):
+        a, b = (printer._print(x) for x in self.args)
+        return _power(r"\ln\left(e^{%s} + e^{%s}\right)" % (a, b), exp)
+
+
 class LogTwoCosh(Function):
     """ln(2 cosh x), evaluated as logaddexp(x, -x) (no overflow at low temperature)."""
 
@@ -155,7 +211,7 @@ class SpinEntropy(Function):
         return _power(r"\left[\ln 2\cosh\left(%s\right) - %s \tanh\left(%s\right)\right]" % (a, a, a), exp)
 
 
-STABLE_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy)
+STABLE_FUNCTIONS = (GaussPDF, H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy, LogAddExp, Logistic)
 
 
 class GaussianAverage(Expr):
@@ -229,7 +285,7 @@ def map_averages(expr, fn):
 # ---------------------------------------------------------------------------
 # Kinks: where an integrand changes on a scale that Gauss-Hermite cannot see
 # ---------------------------------------------------------------------------
-_KINK_FUNCTIONS = (H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
+_KINK_FUNCTIONS = (GaussPDF, H, LnH, InvMills, MillsGap, LogTwoCosh, SpinEntropy, sympy.tanh, Heaviside, sympy.Abs, sympy.sign,
                    sympy.erf, sympy.erfc)
 
 
@@ -248,7 +304,13 @@ def kinks(integrand, z):
                 continue
             z0 = -arg.subs(z, 0) / slope
             item = (sympy.simplify(z0) if z0.count_ops() < 30 else z0, 1 / sympy.Abs(slope))
-            if all(sympy.simplify(item[0] - g[0]) != 0 for g in found):
+            for i, g in enumerate(found):
+                if sympy.simplify(item[0] - g[0]) == 0:
+                    # two transitions at the same point: the quadrature resolves the narrower
+                    if sympy.simplify(item[1] - g[1]) != 0:
+                        found[i] = (g[0], sympy.Min(g[1], item[1]))
+                    break
+            else:
                 found.append(item)
     return found
 
@@ -499,3 +561,40 @@ def _shortest_tail_form(expr):
         tails = sorted(e.atoms(H), key=sympy.default_sort_key)
         forms.append(sympy.collect(e, tails, func=sympy.factor) if tails else e)
     return min(forms, key=sympy.count_ops)
+
+
+def drop_null_deltas(expr):
+    """Integrate the DiracDelta terms inside Gaussian averages (the sifting property).
+
+    Differentiating a piecewise integrand such as (k + t)^2 Heaviside(k + t) gives
+    (k + t)^2 DiracDelta(k + t), and integrating by parts across a Heaviside leaves boundary
+    terms of the same kind. Inside each average, the terms c(t) DiracDelta(a + b t) are
+    collected per delta and replaced by c(t0) phi(t0)/|b| with t0 = -a/b (dropped when
+    c(t0) = 0, the usual case), so that quadrature never meets a delta.
+    """
+    def clean(avg):
+        z = avg.variable
+        out = S.Zero
+        weights = {}                       # delta -> the sum of the factors multiplying it
+        for term in sympy.Add.make_args(sympy.expand(avg.integrand)):
+            deltas = [f for f in term.atoms(sympy.DiracDelta) if f.has(z)]
+            if not deltas:
+                out += term
+                continue
+            weights[deltas[0]] = weights.get(deltas[0], S.Zero) + term.subs(deltas[0], 1)
+        sifted = S.Zero
+        for delta, rest in weights.items():
+            arg = delta.args[0]
+            slope = sympy.diff(arg, z)
+            if len(delta.args) > 1 or slope.has(z) or slope == 0:
+                raise DerivationError(f"cannot integrate {delta}: its argument is not linear in {z}")
+            z0 = -arg.subs(z, 0) / slope
+            value = sympy.simplify(rest.subs(z, z0))
+            if value != 0:
+                sifted += value * GaussPDF(z0) / sympy.Abs(slope)
+        return (GaussianAverage(out, z) if out != 0 else S.Zero) + sifted
+
+    expr = as_expr(expr)
+    if not expr.has(sympy.DiracDelta):
+        return expr
+    return map_averages(expr, clean)

@@ -113,7 +113,7 @@ def _model_blocks(text):
     """Split `replica models` text into {name: lines of its block}."""
     blocks, current = {}, None
     for line in text.splitlines():
-        m = re.match(r"^(\w+): ", line)
+        m = re.match(r"^([\w.-]+): ", line)
         if m:
             current = m.group(1)
             blocks[current] = []

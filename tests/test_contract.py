@@ -23,6 +23,13 @@ POINTS = {
     "gardner": [({"kappa": 0.0, "alpha": 1.0}, [0.4]), ({"kappa": 0.7, "alpha": 0.3}, [0.8]),
                 ({"kappa": -0.5, "alpha": 2.0}, [0.05])],
     "sk": [({"T": 0.5, "h": 0.3}, [0.6]), ({"T": 2.0, "h": 0.0}, [0.2]), ({"T": 0.05, "h": 1.0}, [0.97])],
+    # one point a variant: noiseless Gibbs (Nishimori line), noisy Gibbs (q, R), Bayes with noise
+    # and flips, Hebb (closed form), max-margin (R, kappa, lambda)
+    "teacher-student": [({"alpha": 1.0, "rule": "gibbs"}, [0.4]),
+                        ({"alpha": 2.0, "rule": "gibbs", "noise": 0.3}, [0.7, 0.6]),
+                        ({"alpha": 2.0, "rule": "bayes", "noise": 0.2, "flip": 0.1}, [0.5]),
+                        ({"alpha": 3.0, "rule": "hebb", "noise": 0.2, "flip": 0.1}, []),
+                        ({"alpha": 2.0, "rule": "max-margin", "noise": 0.1}, [0.8, 0.4, 3.0])],
 }
 
 
@@ -44,6 +51,7 @@ def _values(model, params, x):
 def test_equations_are_the_scaled_gradient_of_the_free_energy(name, params, x):
     model = get_model(name)
     params = model.resolve(params)
+    model = model.variant(params)
     d = model.derivation(params)
     F = compile_numpy(d.free_energy, d.args)
     scales = compile_numpy(model.equation_scales(d.choices), d.args)
@@ -63,6 +71,7 @@ def test_solver_equations_equal_the_derived_ones(name, params, x):
     # a model's numerically stable rewriting (if any) must equal the derived equations
     model = get_model(name)
     params = model.resolve(params)
+    model = model.variant(params)
     d = model.derivation(params)
     derived = compile_numpy(d.derived_equations, d.args)(*_values(model, params, x))
     used = d.numpy_residual(*_values(model, params, x))
@@ -74,6 +83,7 @@ def test_solver_equations_equal_the_derived_ones(name, params, x):
 def test_jacobian_is_the_derivative_of_the_equations(name, params, x):
     model = get_model(name)
     params = model.resolve(params)
+    model = model.variant(params)
     d = model.derivation(params)
     G, J = d.numpy_system(*_values(model, params, x))
     for j in range(len(x)):
@@ -91,6 +101,7 @@ def test_jacobian_is_the_derivative_of_the_equations(name, params, x):
 def test_numpy_and_mpmath_backends_agree(name, params, x):
     model = get_model(name)
     params = model.resolve(params)
+    model = model.variant(params)
     d = model.derivation(params)
     vals = _values(model, params, x)
     fast = d.numpy_outputs(*vals) + d.numpy_residual(*vals)
@@ -121,13 +132,27 @@ def test_model_declares_its_interface(name):
         assert p.meaning and p.domain_text
 
 
+def _latex_cases():
+    """One case a concrete model (variant) among the contract points."""
+    seen = set()
+    for name, pts in POINTS.items():
+        for params, _ in pts:
+            model = get_model(name)
+            kind = type(model.variant(model.resolve(params)))
+            if kind not in seen:
+                seen.add(kind)
+                yield pytest.param(name, params, id=f"{name}-{kind.__name__}")
+
+
 @pytest.mark.latex
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_latex_export_compiles(name, tmp_path, pdflatex):
+@pytest.mark.parametrize("name,params", _latex_cases())
+def test_latex_export_compiles(name, params, tmp_path, pdflatex):
     exe = pdflatex
     model = get_model(name)
+    params = model.resolve(params)
+    model = model.variant(params)
     tex = tmp_path / f"{name}.tex"
-    tex.write_text(standalone_document(derivation_latex(model), name))
+    tex.write_text(standalone_document(derivation_latex(model, params), name))
     proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -23,6 +23,7 @@ import sympy
 
 from ..errors import DerivationError, ParameterError, SimulationError
 from ..model import DerivedLimit, Model, Reference, Stability
+from ..perceptron import RandomLabels, SphericalPrior, VersionSpace, free_entropy
 from ..params import POSITIVE, REAL, Interval, Observable, OrderParameter, Parameter
 from ..symbolic import (GaussianAverage, InvMills, LnH, MillsGap, apply_asymptotic_rules,
                         gaussian_average_closed_form, leading_coefficient, map_averages)
@@ -80,9 +81,9 @@ class Gardner(Model):
     quick_compares = ({"params": {"kappa": 0.0}, "n": [10, 20, 40], "trials": 40, "seed": 1},)
 
     def free_energy(self, choices):
+        """Composed by the perceptron engine: spherical prior, random labels, version space at margin kappa."""
         q, kappa, alpha = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
-        u = (kappa + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)
-        return sympy.log(1 - q) / 2 + q / (2 * (1 - q)) + alpha * GaussianAverage(LnH(u), t)
+        return free_entropy(SphericalPrior(), RandomLabels(), VersionSpace(kappa), alpha, q)
 
     def equation_scales(self, choices):
         q = self.order_parameters[0].symbol
