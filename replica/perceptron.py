@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .symbolic import H, GaussianAverage, LnH
+from .symbolic import H, GaussianAverage, LnH, LogTwoCosh
 
 t = sympy.Symbol("t", real=True)
 
@@ -47,6 +47,23 @@ class SphericalPrior:
 
     def entropy(self, q, R=0):
         return sympy.log(1 - q) / 2 + (q - R**2) / (2 * (1 - q))
+
+
+class BinaryPrior:
+    """Weights w_i = +-1 (uniform prior), storage problem (no teacher overlap).
+
+    Entropic term with the conjugate qhat kept as an order parameter:
+    -qhat (1 - q)/2 + int Dz ln 2cosh(sqrt(qhat) z) (Gardner & Derrida 1988, sec. 4;
+    Krauth & Mezard 1989, eq. (3)); at qhat = 0 it is ln 2, the entropy of 2^N weight vectors.
+    """
+
+    name = "binary"
+
+    def entropy(self, q, R=0, qhat=None):
+        z = sympy.Symbol("z", real=True)
+        if R != 0:
+            raise NotImplementedError("binary prior with a teacher overlap: not yet composed")
+        return -qhat * (1 - q) / 2 + GaussianAverage(LogTwoCosh(sympy.sqrt(qhat) * z), z)
 
 
 # -- label channels (the teacher) ----------------------------------------------
@@ -159,6 +176,7 @@ def _tidy_arguments(expr, q):
     return expr.replace(lambda e: isinstance(e, (H, LnH)), lambda e: e.func(tidy(e.args[0])))
 
 
-def free_entropy(prior, channel, student, alpha, q, R=0):
-    """The RS free entropy per weight: prior entropy + alpha * energetic term."""
-    return prior.entropy(q, R) + alpha * energetic(channel, student, q, R)
+def free_entropy(prior, channel, student, alpha, q, R=0, **conjugates):
+    """The RS free entropy per weight: prior entropy + alpha * energetic term (``conjugates``:
+    order parameters of a prior whose entropy keeps them, e.g. ``qhat`` of :class:`BinaryPrior`)."""
+    return prior.entropy(q, R, **conjugates) + alpha * energetic(channel, student, q, R)

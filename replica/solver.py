@@ -133,7 +133,9 @@ def _fd_jacobian(system, x, params, G, lo, hi):
 
 
 def _param_arrays(model, params_list):
-    return [np.array([float(p[q.name]) for p in params_list]) for q in model.real_parameters]
+    # an unset optional parameter is NaN: a model variant that does not use it never reads it
+    return [np.array([float(p[q.name]) if p[q.name] is not None else np.nan for p in params_list])
+            for q in model.real_parameters]
 
 
 def _starts(model):
@@ -290,7 +292,8 @@ def polish_mpmath(model, params, sol, dps):
     deriv = model.derivation(params)
     k = len(model.order_parameters)
     with mpmath.workdps(dps + 10):
-        pvals = [mpmath.mpf(params[p.name]) for p in model.real_parameters]
+        pvals = [mpmath.mpf(params[p.name]) if params[p.name] is not None else mpmath.nan
+                 for p in model.real_parameters]
 
         def f(*x):
             return deriv.mpmath_residual(*x, *pvals)

@@ -30,6 +30,12 @@ POINTS = {
                         ({"alpha": 2.0, "rule": "bayes", "noise": 0.2, "flip": 0.1}, [0.5]),
                         ({"alpha": 3.0, "rule": "hebb", "noise": 0.2, "flip": 0.1}, []),
                         ({"alpha": 2.0, "rule": "max-margin", "noise": 0.1}, [0.8, 0.4, 3.0])],
+    "ising-perceptron": [({"kappa": 0.0, "alpha": 0.5}, [0.3, 0.7]), ({"kappa": 0.5, "alpha": 0.3}, [0.5, 1.5]),
+                         ({"kappa": 0.0, "rsb": "1"}, [0.55, 2.5, 0.8, 2.0])],
+    "marchenko-pastur": [({"gamma": 0.5, "x": 1.0}, [0.4, 1.2]), ({"gamma": 2.0, "x": 3.0}, [0.3, 0.2]),
+                         ({"gamma": 0.25, "x": 4.0}, [0.3, 0.05])],
+    "spiked-covariance": [({"gamma": 0.5, "beta": 2.0}, [0.3, 0.6]), ({"gamma": 0.5, "beta": 0.3}, [0.4, 0.1]),
+                          ({"gamma": 2.0, "beta": 4.0}, [0.6, 0.8])],
 }
 
 
@@ -44,7 +50,8 @@ def _cases():
 
 
 def _values(model, params, x):
-    return list(x) + [params[p.name] for p in model.real_parameters]
+    # an unset optional parameter (unused by the variant) is NaN, as in the solver
+    return list(x) + [params[p.name] if params[p.name] is not None else float("nan") for p in model.real_parameters]
 
 
 @pytest.mark.parametrize("name,params,x", _cases())
