@@ -8,13 +8,18 @@ from .simulation import compare
 from .solver import solve
 
 
+def _label(params: dict) -> str:
+    """``k=v, ...`` with numbers in ``g`` format and categorical values (strings) as given."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
+
+
 def verify(models, quick: bool = False) -> list:
     """Rows ``{"model", "check", "pass", "detail"}``: one per reference value and per comparison."""
     rows = []
     for model in models:
         for ref in model.references:
             params = model.resolve(ref.params)
-            label = ", ".join(f"{k}={v:g}" for k, v in ref.params.items())
+            label = _label(ref.params)
             try:
                 value = float(solve(model, params).observables[ref.observable])
                 err = abs(value - ref.value)
@@ -26,7 +31,7 @@ def verify(models, quick: bool = False) -> list:
                              "detail": str(exc)})
         for spec in (model.quick_compares if quick else model.verify_compares):
             params = model.resolve(spec["params"])
-            label = ", ".join(f"{k}={v:g}" for k, v in spec["params"].items())
+            label = _label(spec["params"])
             t0 = time.perf_counter()
             try:
                 comp = compare(model, params, spec["n"], spec["trials"], spec["seed"])
