@@ -150,6 +150,22 @@ def sk_baseline(Ts, h):
     return np.array(out)
 
 
+def gibbs_equation(R, alpha):
+    """Zero-temperature Gibbs learning (Engel & Van den Broeck 2001, eq. (2.42)):
+    R/sqrt(1-R) - (alpha/pi) int Dt exp(-R t^2/2)/H(-sqrt(R) t), the ratio written as
+    sqrt(2 pi) g(-sqrt(R) t) with g = phi/H = sqrt(2/pi)/erfcx(./sqrt 2) (no overflow)."""
+    s = math.sqrt(R)
+
+    def f(t):
+        return math.exp(-t * t / 2) * INV_SQRT_2PI * math.sqrt(2 * math.pi) * SQRT_2_OVER_PI / erfcx(-s * t / SQRT2)
+
+    return R / math.sqrt(1 - R) - alpha / math.pi * _quad(f)
+
+
+def gibbs_baseline(alphas):
+    return np.array([optimize.brentq(gibbs_equation, 1e-12, 1 - 1e-12, args=(a,), **BRENTQ_OPTS) for a in alphas])
+
+
 # ---------------------------------------------------------------------------
 # benchmark definitions
 # ---------------------------------------------------------------------------
@@ -159,6 +175,10 @@ def _alphas():
 
 def _temperatures():
     return np.linspace(0.2, 2.0, N_POINTS)
+
+
+def _loads():
+    return np.linspace(0.1, 20.0, N_POINTS)
 
 
 BENCHMARKS = {
@@ -177,6 +197,10 @@ BENCHMARKS = {
         model="sk", fixed={"h": 0.0}, swept="T", values=_temperatures,
         baseline=lambda v: sk_baseline(v, 0.0),
         equation=lambda q, T: sk_equation(q, T, 0.0)),
+    "teacher_student_gibbs": dict(
+        title="teacher-student R(alpha), zero-temperature Gibbs, alpha in [0.1, 20]",
+        model="teacher-student", fixed={"rule": "gibbs"}, swept="alpha", values=_loads,
+        baseline=gibbs_baseline, equation=gibbs_equation),
 }
 
 
@@ -281,7 +305,7 @@ def main(argv=None):
         ap.error("--repeats must be >= 1")
 
     import replica
-    keys = ["gardner", "sk_h0.5"] + ([] if args.no_h0 else ["sk_h0"])
+    keys = ["gardner", "sk_h0.5"] + ([] if args.no_h0 else ["sk_h0"]) + ["teacher_student_gibbs"]
     deriv_err = check_gardner_derivative()
     rows = [run(k, args.repeats, replica) for k in keys]
     report = {
@@ -301,12 +325,12 @@ def main(argv=None):
               f"{report['cpus']} cpus, {report['date']})")
         print(f"check: hand-derived Gardner ds/dq vs central difference of s(q): "
               f"rel. error {deriv_err:.1e}")
-        head = (f"{'benchmark':<9} {'replica':>9} {'baseline':>9} {'ratio':>7} {'cold':>7} "
+        head = (f"{'benchmark':<21} {'replica':>9} {'baseline':>9} {'ratio':>7} {'cold':>7} "
                 f"{'max resid':>9} {'indep res':>9} {'max|dq|':>9}  result")
         print(head)
         print("-" * len(head))
         for r in rows:
-            print(f"{r['name']:<9} {r['replica_s'] * 1e3:7.1f}ms {r['baseline_s']:8.3f}s "
+            print(f"{r['name']:<21} {r['replica_s'] * 1e3:7.1f}ms {r['baseline_s']:8.3f}s "
                   f"{r['ratio']:6.1f}x {r['cold_first_call_s']:6.2f}s {r['max_residual']:9.1e} "
                   f"{r['independent_residual']:9.1e} {r['max_abs_q_diff']:9.1e}  "
                   f"{'PASS' if r['pass'] else 'MISS: ' + '; '.join(r['misses'])}")

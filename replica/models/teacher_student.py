@@ -61,6 +61,12 @@ class TeacherStudent(Model):
     free_energy_name = "free entropy"
     ansatz = "replica symmetric"
     simulated_observables = ("R", "eps_g")
+    finite_size_powers = (1,)
+    quick_compares = ({"params": {"alpha": 2.0, "rule": "hebb"}, "n": [50, 100, 200], "trials": 40, "seed": 1},
+                      {"params": {"alpha": 2.0, "rule": "max-margin"}, "n": [50, 100, 200], "trials": 40,
+                       "seed": 1})
+    verify_compares = quick_compares + (
+        {"params": {"alpha": 1.0, "rule": "gibbs"}, "n": [20, 40, 80], "trials": 16, "seed": 3},)
     references = (
         Reference({"alpha": 1.0, "rule": "hebb"}, "R", math.sqrt(2 / math.pi) / math.sqrt(1 + 2 / math.pi), 1e-15,
                   "Hebb rule, R = sqrt(2 alpha/pi)/sqrt(1 + 2 alpha/pi) (Vallet 1989; Engel & Van den Broeck "
@@ -172,6 +178,9 @@ class NishimoriStudent(BayesStudent):
     the noiseless sign channel, so Gibbs samples sit on the Nishimori line (R = q)."""
 
     simulated_observables = ("R", "q", "eps_g")
+
+    def _teacher(self):
+        return SignTeacher(0, 0)      # used only for noiseless labels (see TeacherStudent.variant)
 
     def _student(self):
         return VersionSpace(0)
