@@ -9,14 +9,15 @@ import sys
 from .errors import ModelNotFoundError
 from .model import Model
 from .models.gardner import Gardner
+from .models.hopfield import Hopfield
 from .models.sk import SK
 from .models.ising_perceptron import IsingPerceptron
 from .models.marchenko_pastur import MarchenkoPastur
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
-MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, MarchenkoPastur,
-                                    SpikedCovariance)}
+MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, Hopfield,
+                                    MarchenkoPastur, SpikedCovariance)}
 
 
 def get_model(name: str) -> Model:
