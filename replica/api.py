@@ -51,13 +51,19 @@ def sweep(model, params: dict | None, name: str, values, dps: int | None = None)
     return solver.sweep(m, given, name, values, dps=dps)
 
 
-def simulate(model, params: dict | None, n: int, trials: int, seed: int = 0, workers: int = 1):
+def simulate(model, params: dict | None, n: int, trials: int, seed: int = 0, workers: int = 1,
+             scheduler=None, cache=None, progress: bool = False):
+    """Finite-size simulation; ``workers``/``scheduler``/``cache`` never change the result (see
+    :mod:`replica.execution`)."""
     m = _model(model)
     p = m.resolve(params or {})   # idempotent on already-resolved parameters
-    return simulation.simulate(m, p, n, trials, seed, workers)
+    return simulation.simulate(m, p, n, trials, seed, workers, scheduler, cache, progress)
 
 
-def compare(model, params: dict | None, ns, trials: int, seed: int = 0, workers: int = 1):
+def compare(model, params: dict | None, ns, trials: int, seed: int = 0, workers: int = 1,
+            scheduler=None, cache=None, progress: bool = False):
+    """Theory vs simulation with the N -> infinity extrapolation (see :func:`simulate` for the options)."""
     m = _model(model)
     p = m.resolve(params or {})   # idempotent on already-resolved parameters
-    return simulation.compare(m, p, ns, trials, seed, workers)
+    return simulation.compare(m, p, ns, trials, seed, workers, scheduler=scheduler, cache=cache,
+                              progress=progress)

@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="print the free energy and the derived saddle-point equations")
     model_args(d)
     d.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
-    d.add_argument("-o", "--output", metavar="FILE.tex", help="write a standalone LaTeX document")
+    d.add_argument("-o", "--output", metavar="FILE", help="write a standalone LaTeX document (FILE.tex); "
+                   "with --document, the derivation document (FILE.tex, or FILE.pdf compiled with pdflatex)")
+    d.add_argument("--document", action="store_true", help="the full derivation document: the model in words "
+                   "(derivations/MODEL.tex), its derived equations, a table of numbers, a theory-vs-simulation figure")
+    d.add_argument("--no-figure", action="store_true", help="with --document: leave out the simulation figure")
 
     s = sub.add_parser("solve", help="solve the saddle point (one point or a sweep)")
     model_args(s)
@@ -61,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dps", type=_int("dps", 1), help="mpmath precision in decimal digits")
     s.add_argument("--json", action="store_true")
     s.add_argument("--csv", action="store_true", help="a sweep as CSV")
+    s.add_argument("--plot", metavar="FILE.png|FILE.pdf", help="a sweep: draw the observables against the "
+                   "swept parameter")
+    s.add_argument("--plot-observables", metavar="NAME,NAME", help="with --plot: which observables (default: "
+                   "those that vary)")
 
     def sim_args(sp, many):
         model_args(sp)
@@ -71,18 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--trials", type=_int("trials", 1), required=True, help="instances a size")
         sp.add_argument("--seed", type=_int("seed", 0), default=0, help="master seed (default 0)")
         sp.add_argument("--workers", type=_int("workers", 1), default=1, help="processes (results do not depend on it)")
+        sp.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on a Dask cluster "
+                        "(tcp://host:port; results do not depend on it)")
+        sp.add_argument("--cache", metavar="DIR", help="keep finished trials in DIR and reuse them")
         sp.add_argument("--json", action="store_true")
 
     sm = sub.add_parser("simulate", help="finite-size Monte Carlo of the model")
     sim_args(sm, many=False)
     c = sub.add_parser("compare", help="theory vs simulation with N -> infinity extrapolation")
     sim_args(c, many=True)
-    c.add_argument("--plot", metavar="FILE.png", help="draw theory and simulation")
+    for sp in (sm, c):
+        sp.add_argument("--plot", metavar="FILE.png|FILE.pdf", help="draw theory and simulation")
 
     v = sub.add_parser("verify", help="check known values and a quick theory-vs-simulation comparison")
     v.add_argument("models", nargs="*", help="models to verify (default: all)")
     v.add_argument("--quick", action="store_true", help="small sizes (well under a minute)")
     v.add_argument("--json", action="store_true")
+
+    dc = sub.add_parser("documents", help="build every model's derivation document (PDF) into a folder")
+    dc.add_argument("models", nargs="*", help="models (default: all)")
+    dc.add_argument("-o", "--output", metavar="DIR", default="derivations/build", help="folder (default "
+                    "derivations/build)")
+    dc.add_argument("--tex", action="store_true", help="write the LaTeX sources instead of compiling")
+    dc.add_argument("--no-figure", action="store_true", help="leave out the simulation figures")
     return p
 
 
@@ -128,6 +147,12 @@ def cmd_models(args):
 def cmd_derive(args):
     model = api.get_model(args.model)
     params = model.resolve(_given(args.set))
+    if args.document:
+        if not args.output:
+            raise ReplicaError("--document needs -o FILE.pdf or -o FILE.tex")
+        from .document import write_document
+        print(f"wrote {write_document(model, args.output, params, with_figure=not args.no_figure)}")
+        return
     model = model.variant(params)
     from .latex import derivation_latex, derivation_text, standalone_document
     if args.output:
@@ -170,6 +195,9 @@ def cmd_solve(args):
             # grid points rounded to 15 digits: 0.9, not 0.8999999999999999
             values = [float(f"{v:.15g}") for v in np.linspace(start, stop, num)]
         result = api.sweep(model, given, name, values, dps=args.dps)
+        if args.plot:
+            obs = [o.strip() for o in args.plot_observables.split(",")] if args.plot_observables else None
+            result.plot(args.plot, obs)
         if args.json:
             print(result.to_json(indent=2))
         elif args.csv:
@@ -181,6 +209,8 @@ def cmd_solve(args):
             print(f"replica: warning: {len(failed)} sweep point(s) did not converge (flagged converged=false): "
                   f"{name}={', '.join(_fmt(v) for v in failed[:10])}", file=sys.stderr)
         return
+    if args.plot:
+        raise ReplicaError("--plot needs a sweep (--sweep NAME=START:STOP:NUM)")
     result = api.solve(model, given, dps=args.dps)
     if args.json:
         print(result.to_json(indent=2))
@@ -188,11 +218,25 @@ def cmd_solve(args):
         _print_point(result, model)
 
 
+def _progress(args) -> bool:
+    """A progress bar in an interactive terminal only: never in a pipe, a file or with --json."""
+    from .execution import interactive
+    return interactive() and not args.json
+
+
 def cmd_simulate(args):
     model = api.get_model(args.model)
     params = model.resolve(_given(args.set))
     t0 = time.perf_counter()
-    est = api.simulate(model, params, args.n, args.trials, args.seed, workers=args.workers)
+    est = api.simulate(model, params, args.n, args.trials, args.seed, workers=args.workers,
+                       scheduler=args.scheduler, cache=args.cache, progress=_progress(args))
+    if args.plot:
+        from .simulation import plot_simulation
+        try:
+            theory = api.solve(model, params).observables
+        except ReplicaError:
+            theory = {}                      # no theory at these parameters: the simulation alone
+        plot_simulation(model.name, args.n, est, theory, args.plot)
     if args.json:
         print(json.dumps({"model": model.name, "params": params, "n": args.n, "trials": args.trials,
                           "seed": args.seed, "observables": {k: e.to_dict() for k, e in est.items()}}, indent=2))
@@ -201,12 +245,15 @@ def cmd_simulate(args):
           f"({time.perf_counter() - t0:.1f} s)")
     for k, e in est.items():
         print(f"  {k:<12} {e}")
+    if args.plot:
+        print(f"  plot written to {args.plot}")
 
 
 def cmd_compare(args):
     model = api.get_model(args.model)
     params = model.resolve(_given(args.set))
-    comp = api.compare(model, params, args.n, args.trials, args.seed, workers=args.workers)
+    comp = api.compare(model, params, args.n, args.trials, args.seed, workers=args.workers,
+                       scheduler=args.scheduler, cache=args.cache, progress=_progress(args))
     if args.plot:
         comp.plot(args.plot)
     if args.json:
@@ -230,6 +277,18 @@ def _print_comparison(comp):
         print(f"    N->inf  {o.extrapolated:.6g} ± {o.extrapolated_stderr:.2g}   z = {o.z:+.2f}   {verdict}")
 
 
+def cmd_documents(args):
+    from pathlib import Path
+    from .document import write_document
+    names = args.models or api.model_names()
+    models = [api.get_model(n) for n in names]
+    for model in models:
+        t0 = time.perf_counter()
+        path = write_document(model, Path(args.output) / f"{model.name}.{'tex' if args.tex else 'pdf'}",
+                              with_figure=not args.no_figure)
+        print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
+
+
 def cmd_verify(args):
     from .verify import verify
     names = args.models or api.model_names()
@@ -247,7 +306,7 @@ def cmd_verify(args):
 
 
 COMMANDS = {"models": cmd_models, "derive": cmd_derive, "solve": cmd_solve, "simulate": cmd_simulate,
-            "compare": cmd_compare, "verify": cmd_verify}
+            "compare": cmd_compare, "verify": cmd_verify, "documents": cmd_documents}
 
 
 def main(argv=None) -> int:

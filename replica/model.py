@@ -173,6 +173,20 @@ class Model:
                                                         if p.kind == "categorical"}
         return _derivation(type(self), tuple(sorted(choices.items())))
 
+    def _repr_html_(self) -> str:
+        """The model in a notebook: its parameters (meaning, domain, default) and observables."""
+        import html
+        d = self.describe()
+        par = "".join(f"<tr><td><code>{html.escape(p['name'])}</code></td><td>{html.escape(p['meaning'])}</td>"
+                      f"<td>{html.escape(str(p['domain']))}</td><td>{html.escape(str(p['default']))}</td></tr>"
+                      for p in d["parameters"])
+        obs = "".join(f"<tr><td><code>{html.escape(o['name'])}</code></td><td>{html.escape(o['meaning'])}</td></tr>"
+                      for o in d["observables"])
+        return (f"<p><b>{html.escape(self.name)}</b>: {html.escape(self.title)}</p>"
+                f"<p>{html.escape(self.description)}</p>"
+                f"<table><tr><th>parameter</th><th>meaning</th><th>domain</th><th>default</th></tr>{par}</table>"
+                f"<table><tr><th>observable</th><th>meaning</th></tr>{obs}</table>")
+
     def describe(self) -> dict:
         return {
             "name": self.name, "title": self.title, "description": self.description,
@@ -196,6 +210,16 @@ class Derivation:
     model: Model
     choices: dict
     free_energy: sympy.Expr = field(init=False)
+
+    def _repr_latex_(self) -> str:
+        """The derivation in a notebook: the free energy and its saddle-point equations (MathJax)."""
+        from .latex import derivation_sections
+        blocks = []
+        for title, rows in derivation_sections(self.model, self.choices):
+            for lhs, rhs, note in rows:
+                from .latex import latex
+                blocks.append(r"$$%s = %s$$" % (lhs, latex(rhs)))
+        return "\n".join(blocks)
 
     def __post_init__(self):
         self.free_energy = self.model.free_energy(self.choices)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -27,6 +28,21 @@ def number(x, dps: int | None = None):
             return mpmath.nstr(v, dps, min_fixed=-6, max_fixed=7)
     x = float(x)
     return x if math.isfinite(x) else str(x)
+
+
+def _show(v, dps=None) -> str:
+    x = number(v, dps) if not isinstance(v, (bool, np.bool_)) else bool(v)
+    return f"{x:.12g}" if isinstance(x, float) else str(x)
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as exc:
+        from .errors import ReplicaError
+        raise ReplicaError("to_dataframe needs pandas (pip install pandas); to_csv and to_json need nothing") \
+            from exc
+    return pandas
 
 
 @dataclass
@@ -81,6 +97,43 @@ class PointResult:
             return self.observables[name]
         return self.order_parameters[name]
 
+    def rows(self) -> list:
+        """``(kind, name, value)`` rows: order parameters, observables, free energy, solver status."""
+        out = [("order parameter", k, v) for k, v in self.order_parameters.items()]
+        out += [("observable", k, v) for k, v in self.observables.items() if k not in self.order_parameters]
+        if self.free_energy is not None and "free_energy" not in self.observables:
+            out.append(("free energy", "free_energy", self.free_energy))
+        if self.stability is not None:
+            out.append(("stability", self.stability["name"], self.stability["eigenvalue"]))
+        out += [("solver", "converged", self.converged), ("solver", "residual", self.residual),
+                ("solver", "iterations", self.iterations)]
+        return out
+
+    def __str__(self) -> str:
+        p = ", ".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
+        width = max(len(name) for _, name, _ in self.rows())
+        return "\n".join([f"{self.model} at {p}"] + [f"  {name:<{width}}  {_show(v, self.dps)}"
+                                                       for _, name, v in self.rows()])
+
+    def _repr_html_(self) -> str:
+        p = ", ".join(f"{k}={html.escape(str(v))}" for k, v in self.params.items() if v is not None)
+        body = "".join(f"<tr><td>{kind}</td><td><code>{html.escape(name)}</code></td>"
+                       f"<td>{html.escape(_show(v, self.dps))}</td></tr>" for kind, name, v in self.rows())
+        return (f"<p><b>{html.escape(self.model)}</b> at {p}</p><table><tr><th></th><th>name</th>"
+                f"<th>value</th></tr>{body}</table>")
+
+    def to_dataframe(self):
+        """A one-row pandas DataFrame (parameters, order parameters, observables, solver status);
+        pandas is optional: installing it is the user's choice."""
+        pd = _pandas()
+        d = self.to_dict()
+        row = dict(d["params"])
+        row.update(d["order_parameters"])
+        row.update(d["observables"])
+        row.update({"free_energy": d["free_energy"], "converged": d["converged"], "residual": d["residual"],
+                    "iterations": d["iterations"]})
+        return pd.DataFrame([row])
+
 
 @dataclass
 class SweepResult:
@@ -117,6 +170,77 @@ class SweepResult:
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
+
+    def names(self) -> list:
+        """Order parameters and observables present at some point of the sweep, in order."""
+        names = []
+        for p in self.points:
+            for k in list(p.order_parameters) + list(p.observables):
+                if k not in names:
+                    names.append(k)
+        return names
+
+    def plot(self, path: str, observables=None):
+        """Write :meth:`figure` to ``path`` (PNG or PDF by the suffix)."""
+        import matplotlib.pyplot as plt
+        fig = self.figure(observables)
+        fig.savefig(path, dpi=150)
+        plt.close(fig)
+
+    def figure(self, observables=None):
+        """Each observable (default: those that vary along the sweep) against the swept parameter;
+        points that did not converge are drawn as red crosses, never dropped: a matplotlib Figure."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .simulation import math_label
+        x = np.array([float(v) for v in self.values])
+        if observables is None:
+            observables = [k for k in self.names() if np.nanmax(self.array(k)) > np.nanmin(self.array(k))] \
+                if len(x) > 1 else self.names()
+        unknown = [k for k in observables if k not in self.names()]
+        if unknown:
+            from .errors import ParameterError
+            raise ParameterError(f"cannot plot {unknown}: the sweep has {self.names()}")
+        if not observables:
+            from .errors import ParameterError
+            raise ParameterError("nothing to plot: no observable varies along the sweep")
+        k = len(observables)
+        cols = min(k, 3)
+        rows = (k + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+        ok = self.converged
+        for ax, name in zip(axes.flat, observables):
+            y = self.array(name)
+            ax.plot(x[ok], y[ok], "-", color="C0", label="saddle point")
+            if not ok.all():
+                ax.plot(x[~ok], y[~ok], "x", color="C3", label="not converged")
+                ax.legend(fontsize=8)
+            ax.set_xlabel(math_label(self.sweep))
+            ax.set_ylabel(math_label(name))
+        for ax in list(axes.flat)[k:]:
+            ax.set_visible(False)
+        fig.suptitle(self.model)
+        fig.tight_layout()
+        return fig
+
+    def to_dataframe(self):
+        """One row a point, columns as in :meth:`to_csv` (pandas is optional)."""
+        pd = _pandas()
+        return pd.read_csv(io.StringIO(self.to_csv()))
+
+    def _repr_html_(self) -> str:
+        table = list(csv.reader(io.StringIO(self.to_csv())))
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in table[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table[1:])
+        bad = int((~self.converged).sum()) if self.points else 0
+        note = f"<p>{bad} point(s) did not converge (converged=False)</p>" if bad else ""
+        return (f"<p><b>{html.escape(self.model)}</b>: sweep of {html.escape(self.sweep)}, {len(self.points)} "
+                f"points</p>{note}<table><tr>{head}</tr>{body}</table>")
+
+    def __str__(self) -> str:
+        return self.to_csv().replace(",", "\t")
 
     def to_csv(self) -> str:
         names = []

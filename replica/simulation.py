@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, SimulationError
+from .errors import ParameterError, ReplicaError, SimulationError
 from .model import Model
 from .results import number
 
@@ -74,21 +73,35 @@ def check_simulation_args(n: int, trials: int, seed: int):
         raise ParameterError(f"seed={seed} is out of range; allowed: an integer >= 0")
 
 
-def simulate(model: Model, params: dict, n: int, trials: int, seed: int = 0, workers: int = 1) -> dict:
-    """Run ``trials`` independent instances at size ``n``; each observable as an :class:`Estimate`."""
+def simulate(model: Model, params: dict, n: int, trials: int, seed: int = 0, workers: int = 1,
+             scheduler=None, cache=None, progress: bool = False) -> dict:
+    """Run ``trials`` independent instances at size ``n``; each observable as an :class:`Estimate`.
+
+    ``workers`` (local processes), ``scheduler`` (a Dask scheduler address or client) and ``cache``
+    (a folder of finished trials) change how the trials run, never their results
+    (:mod:`replica.execution`); ``progress`` draws a progress bar on stderr."""
+    from .execution import Progress, TrialCache, run_trials, trial_key
     check_simulation_args(n, trials, seed)
     model = model.variant(params)
     if not model.simulated_observables:
         raise SimulationError(f"model {model.name!r} has no simulator")
-    jobs = [(model, params, n, seed, k) for k in range(trials)]
+    store = TrialCache(cache) if cache is not None else None
+    key = trial_key(model.name, params, n, seed)
+    done = store.load(key) if store is not None else {}
+    todo = [k for k in range(trials) if k not in done]
+    bar = Progress(len(todo), f"{model.name} N={n}", progress)
     try:
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                rows = list(pool.map(_run_trial, jobs))
-        else:
-            rows = [_run_trial(j) for j in jobs]
+        rows = run_trials(_run_trial, [(model, params, n, seed, k) for k in todo], workers, scheduler, bar)
+    except ReplicaError:
+        raise
     except ValueError as exc:           # a simulator's own input check
         raise SimulationError(f"{model.name} simulation at N={n}: {exc}") from exc
+    finally:
+        bar.close()
+    done.update(zip(todo, rows))
+    if store is not None and todo:
+        store.save(key, done)
+    rows = [done[k] for k in range(trials)]
     return {k: Estimate.from_samples([r[k] for r in rows]) for k in model.simulated_for(params)}
 
 
@@ -169,8 +182,63 @@ class Comparison:
                 "observables": {k: v.to_dict() for k, v in self.observables.items()},
                 "notes": self.notes}
 
+    def rows(self) -> list:
+        """One dict a (observable, N) and one a extrapolation: the comparison as a flat table."""
+        out = []
+        for name, o in self.observables.items():
+            for n, e in o.per_n:
+                out.append({"observable": name, "n": n, "mean": e.mean, "stderr": e.stderr, "theory": o.theory,
+                            "z": None, "agrees": None})
+            out.append({"observable": name, "n": "inf", "mean": o.extrapolated, "stderr": o.extrapolated_stderr,
+                        "theory": o.theory, "z": o.z, "agrees": o.agrees})
+        return out
+
+    def to_csv(self) -> str:
+        import csv
+        import io
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, ["observable", "n", "mean", "stderr", "theory", "z", "agrees"])
+        w.writeheader()
+        for r in self.rows():
+            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+        return buf.getvalue()
+
+    def to_dataframe(self):
+        """The rows of :meth:`rows` as a pandas DataFrame (pandas is optional)."""
+        from .results import _pandas
+        return _pandas().DataFrame(self.rows())
+
+    def _repr_html_(self) -> str:
+        import html
+        p = ", ".join(f"{k}={html.escape(str(v))}" for k, v in self.params.items() if v is not None)
+        body = []
+        for r in self.rows():
+            verdict = "" if r["agrees"] is None else ("agrees" if r["agrees"] else "<b>DISAGREES</b>")
+            z = "" if r["z"] is None else f"{r['z']:+.2f}"
+            body.append(f"<tr><td>{r['observable']}</td><td>{r['n']}</td><td>{r['mean']:.6g} ± {r['stderr']:.2g}"
+                        f"</td><td>{r['theory']:.6g}</td><td>{z}</td><td>{verdict}</td></tr>")
+        return (f"<p><b>{html.escape(self.model)}</b> at {p}: {self.trials} trials a size, seed {self.seed}</p>"
+                "<table><tr><th>observable</th><th>N</th><th>simulation</th><th>theory</th><th>z</th><th></th></tr>"
+                + "".join(body) + "</table>")
+
+    def __str__(self) -> str:
+        lines = [f"{self.model}: theory vs simulation ({self.trials} trials a size, seed {self.seed})"]
+        for name, o in self.observables.items():
+            lines.append(f"  {name}: theory {o.theory:.12g}")
+            lines += [f"    N={n:<6} {e}" for n, e in o.per_n]
+            lines.append(f"    N->inf  {o.extrapolated:.6g} ± {o.extrapolated_stderr:.2g}   z = {o.z:+.2f}   "
+                         + ("agrees" if o.agrees else "DISAGREES"))
+        return "\n".join(lines)
+
     def plot(self, path: str):
-        """Theory (line) and simulation (error bars) against 1/N, with the extrapolation."""
+        """Write :meth:`figure` to ``path`` (PNG or PDF by the suffix)."""
+        import matplotlib.pyplot as plt
+        fig = self.figure()
+        fig.savefig(path, dpi=150)
+        plt.close(fig)
+
+    def figure(self):
+        """Theory (line) and simulation (error bars) against 1/N, with the extrapolation: a matplotlib Figure."""
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -188,17 +256,50 @@ class Comparison:
                 ns = sorted(oc.finite_n_reference)
                 ax.plot([1.0 / n for n in ns], [oc.finite_n_reference[n] for n in ns], "x", color="k",
                         label="exact finite N")
-            ax.set_xlabel("1/N")
-            ax.set_ylabel(name)
-            ax.set_title(f"{self.model}: {name} (z = {oc.z:.2f})")
+            ax.set_xlabel("$1/N$")
+            ax.set_ylabel(math_label(name))
+            ax.set_title(f"{self.model}: {math_label(name)} ($z = {oc.z:.2f}$)")
             ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        return fig
+
+
+def plot_simulation(model_name: str, n: int, estimates: dict, theory: dict, path: str):
+    """One simulation: each observable's mean ± standard error at N, with the N -> infinity theory as a line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(estimates)
+    fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.4), squeeze=False)
+    for ax, (name, e) in zip(axes[0], estimates.items()):
+        ax.errorbar([1.0 / n], [e.mean], yerr=[e.stderr], fmt="o", capsize=3, label=f"simulation, N = {n}")
+        if name in theory and theory[name] is not None and math.isfinite(float(theory[name])):
+            ax.axhline(float(theory[name]), color="C3", label="theory (N → ∞)")
+        ax.set_xlim(0, 2.0 / n)
+        ax.set_xlabel("$1/N$")
+        ax.set_ylabel(math_label(name))
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{model_name}: {e.n} trials")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def math_label(name: str) -> str:
+    """An observable's name in the field's notation for a plot (``alpha_c`` -> ``$\\alpha_{c}$``,
+    ``eps_g`` -> ``$\\varepsilon_{g}$``); names that are words stay as they are."""
+    import sympy
+    from sympy.printing.latex import latex
+    head, _, sub = name.partition("_")
+    head = {"eps": "varepsilon"}.get(head, head)
+    if "_" in sub or not head.isalpha() or not (len(head) <= 2 or latex(sympy.Symbol(head)).startswith("\\")):
+        return name
+    return "$" + latex(sympy.Symbol(head + ("_" + sub if sub else ""))) + "$"
 
 
 def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers: int = 1,
-            theory: dict | None = None) -> Comparison:
+            theory: dict | None = None, scheduler=None, cache=None, progress: bool = False) -> Comparison:
     """Theory vs finite-size simulation, extrapolated to N -> infinity."""
     from .solver import solve
 
@@ -214,7 +315,7 @@ def compare(model: Model, params: dict, ns, trials: int, seed: int = 0, workers:
     if theory is None:
         theory = solve(model, params).observables
     notes = []
-    per_n = {n: simulate(model, params, n, trials, seed, workers) for n in ns}
+    per_n = {n: simulate(model, params, n, trials, seed, workers, scheduler, cache, progress) for n in ns}
     out = {}
     for name in model.simulated_for(params):
         if name not in theory:

@@ -13,7 +13,7 @@ def _label(params: dict) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
 
 
-def verify(models, quick: bool = False) -> list:
+def verify(models, quick: bool = False, compares: bool = True) -> list:
     """Rows ``{"model", "check", "pass", "detail"}``: one per reference value and per comparison."""
     rows = []
     for model in models:
@@ -29,7 +29,7 @@ def verify(models, quick: bool = False) -> list:
             except ReplicaError as exc:
                 rows.append({"model": model.name, "check": f"{ref.observable}({label})", "pass": False,
                              "detail": str(exc)})
-        for spec in (model.quick_compares if quick else model.verify_compares):
+        for spec in (model.quick_compares if quick else model.verify_compares) if compares else ():
             params = model.resolve(spec["params"])
             label = _label(spec["params"])
             t0 = time.perf_counter()
