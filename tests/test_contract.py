@@ -32,6 +32,7 @@ POINTS = {
                         ({"alpha": 2.0, "rule": "max-margin", "noise": 0.1}, [0.8, 0.4, 3.0])],
     "ising-perceptron": [({"kappa": 0.0, "alpha": 0.5}, [0.3, 0.7]), ({"kappa": 0.5, "alpha": 0.3}, [0.5, 1.5]),
                          ({"kappa": 0.0, "rsb": "1"}, [0.55, 2.5, 0.8, 2.0]),
+                         ({"kappa": 0.0, "rsb": "1", "alpha": 0.5}, [0.3, 0.7]),
                          ({"task": "teacher-student", "alpha": 1.0}, [0.5, 1.0]),
                          ({"task": "teacher-student", "alpha": 0.5, "rule": "bayes"}, [0.3, 0.4]),
                          ({"task": "teacher-student"}, [0.65, 1.4, 1.1, 2.0]),

@@ -128,3 +128,30 @@ def test_storage_compare_full():
     km, z_rs = _storage([8, 10, 12, 14, 16, 18], 1500, 22)
     assert km.agrees and km.extrapolated_stderr < 0.06, (km.extrapolated, km.extrapolated_stderr, km.z)
     assert z_rs < -7, (km.extrapolated, km.extrapolated_stderr, z_rs)
+
+
+# -- rsb=1 below capacity: the frozen 1RSB solution (Parisi parameter m = 1, complexity) -----
+# Krauth & Mezard 1989 (J. Phys. France 50, 3057); Huang & Kabashima 2014 (Phys. Rev. E 90,
+# 052813): solutions are isolated (q1 = 1), so the complexity is the log-number of solutions.
+def test_frozen_1rsb_complexity_vanishes_at_the_krauth_mezard_capacity():
+    km = replica.solve("ising-perceptron", {"kappa": 0.0, "rsb": "1"})
+    a_c = km.observables["alpha_c"]
+    near = replica.solve("ising-perceptron", {"kappa": 0.0, "rsb": "1", "alpha": a_c - 1e-7})
+    # s(alpha) is linear near its zero with a slope of order one: |s| ~ 1e-7
+    assert 0 < near.observables["complexity"] < 1e-6
+    assert near.observables["parisi_m"] == 1
+    # the overlap meets the Krauth-Mezard saddle point (solved from a different system: s = 0
+    # with a Lagrange multiplier)
+    assert abs(near.observables["q"] - km.observables["q"]) < 1e-5
+
+
+def test_frozen_1rsb_complexity_tends_to_ln2_and_decreases():
+    values = [replica.solve("ising-perceptron", {"kappa": 0.0, "rsb": "1", "alpha": a}).observables["complexity"]
+              for a in (1e-4, 0.2, 0.5, 0.8)]
+    assert abs(values[0] - math.log(2)) < 1e-4
+    assert all(b < a for a, b in zip(values, values[1:]))
+
+
+def test_frozen_1rsb_refuses_loads_above_capacity():
+    with pytest.raises(replica.ParameterError, match=r"'alpha'=0.9 is out of range with rsb=1.*0.833078599"):
+        replica.solve("ising-perceptron", {"kappa": 0.0, "rsb": "1", "alpha": 0.9})

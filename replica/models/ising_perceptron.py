@@ -113,6 +113,8 @@ class IsingPerceptron(Model):
         Observable("alpha_IT", "information-theoretic threshold (= alpha_th: the same posterior)"),
         Observable("alpha_sp", "spinodal: the R < 1 branch disappears"),
         Observable("alpha_alg", "algorithmic (AMP) threshold (= alpha_sp)"),
+        Observable("parisi_m", "rsb=1 with alpha: Parisi parameter of the frozen 1RSB solution (m = 1 below capacity)"),
+        Observable("complexity", "rsb=1 with alpha: log-number of states (isolated solutions) per weight"),
         Observable("R_th", "overlap R of the R < 1 branch at alpha_th"),
         Observable("R_sp", "overlap R of the R < 1 branch at alpha_sp"),
     )
@@ -155,7 +157,16 @@ class IsingPerceptron(Model):
             if alpha is None:
                 return BinarySpinodal() if params.get("threshold") == "spinodal" else BinaryTeacherTransitions()
             return BinaryTeacherStudent() if float(alpha) < ALPHA_SPINODAL else PerfectGeneralisation()
-        return KrauthMezard() if params.get("rsb") == "1" else RSIsing()
+        if params.get("rsb") == "1":
+            if params.get("alpha") is None:
+                return KrauthMezard()
+            alpha_c = krauth_mezard_capacity(float(params["kappa"]))
+            if not float(params["alpha"]) < alpha_c:
+                raise ParameterError(f"parameter 'alpha'={float(params['alpha']):g} is out of range with rsb=1; "
+                                     f"allowed (0, alpha_c) = (0, {alpha_c:.10g}) for kappa={float(params['kappa']):g} "
+                                     "(no solutions above the Krauth-Mezard capacity)")
+            return FrozenOneRSB()
+        return RSIsing()
 
     def validate(self, params):
         if params.get("threshold") == "spinodal" and (params.get("task") != "teacher-student"
@@ -262,6 +273,39 @@ class KrauthMezard(IsingPerceptron):
     def observable_expressions(self, F, choices):
         q, qhat, alpha_c, _ = (o.symbol for o in self.order_parameters)
         return {"alpha_c": alpha_c, "q": q, "qhat": qhat}
+
+
+class FrozenOneRSB(RSIsing):
+    """1RSB below capacity: the frozen solution (Krauth & Mezard 1989; Huang & Kabashima 2014).
+
+    Binary solutions are isolated: each 1RSB state is a single weight vector (q1 = 1), so the
+    internal entropy of a state is zero and the replicated free entropy m Phi(m) = ln(number of
+    states) does not depend on m. The number of states is the number of solutions, and below the
+    capacity the Parisi parameter is m = 1, where the 1RSB saddle point reduces to the RS one with
+    q0 = q: the complexity is the RS entropy of solutions, positive up to the Krauth-Mezard
+    capacity (where it vanishes: that is how the capacity is defined). Above it there are no
+    solutions (alpha is refused)."""
+
+    ansatz = "1RSB (frozen: q1 = 1, Parisi parameter m = 1 below capacity)"
+
+    def observable_expressions(self, F, choices):
+        q, qhat = (o.symbol for o in self.order_parameters)
+        return {"q": q, "qhat": qhat, "entropy": F, "complexity": F, "parisi_m": sympy.Integer(1)}
+
+    def limits(self, F, choices):
+        return {}                  # the RS q -> 1 capacity (4/pi) is not this ansatz's capacity
+
+
+_KM_CAPACITY = {}
+
+
+def krauth_mezard_capacity(kappa: float) -> float:
+    """alpha_c(kappa) of the zero-entropy (Krauth-Mezard) saddle point, solved once per kappa."""
+    if kappa not in _KM_CAPACITY:
+        from ..solver import solve
+        model = KrauthMezard()
+        _KM_CAPACITY[kappa] = float(solve(model, model.resolve({"kappa": kappa, "rsb": "1"})).observables["alpha_c"])
+    return _KM_CAPACITY[kappa]
 
 
 # -- teacher-student learning with a binary teacher -------------------------------
