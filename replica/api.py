@@ -43,12 +43,12 @@ def _exact_decimals(model, given, dps):
     return out
 
 
-def sweep(model, params: dict | None, name: str, values, dps: int | None = None):
+def sweep(model, params: dict | None, name: str, values, dps: int | None = None, progress: bool = False):
     """Solve along ``name`` over ``values``; non-converged points are flagged, never dropped."""
     m = _model(model)
     given = dict(params or {})
     given.pop(name, None)
-    return solver.sweep(m, given, name, values, dps=dps)
+    return solver.sweep(m, given, name, values, dps=dps, progress=progress)
 
 
 def simulate(model, params: dict | None, n: int, trials: int, seed: int = 0, workers: int = 1,

@@ -194,7 +194,7 @@ def cmd_solve(args):
         else:
             # grid points rounded to 15 digits: 0.9, not 0.8999999999999999
             values = [float(f"{v:.15g}") for v in np.linspace(start, stop, num)]
-        result = api.sweep(model, given, name, values, dps=args.dps)
+        result = api.sweep(model, given, name, values, dps=args.dps, progress=_progress(args))
         if args.plot:
             obs = [o.strip() for o in args.plot_observables.split(",")] if args.plot_observables else None
             result.plot(args.plot, obs)

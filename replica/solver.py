@@ -341,8 +341,12 @@ def _fmt(params):
     return ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)
 
 
-def sweep(model: Model, params: dict, name: str, values, dps: int | None = None) -> SweepResult:
-    """Solve along ``name`` = ``values`` (other parameters fixed); failed points flagged, never dropped."""
+def sweep(model: Model, params: dict, name: str, values, dps: int | None = None,
+          progress: bool = False) -> SweepResult:
+    """Solve along ``name`` = ``values`` (other parameters fixed); failed points flagged, never dropped.
+    ``progress`` draws a progress bar on stderr over the per-point work (mpmath polishing, models
+    solved point by point); the batched double-precision solve is one step."""
+    from .execution import Progress
     model.parameter(name)
     values = list(values)
     if not values:
@@ -354,20 +358,28 @@ def sweep(model: Model, params: dict, name: str, values, dps: int | None = None)
         plist.append(model.resolve(given))
     model = model.variant(plist[0])       # categorical choices are fixed along a sweep
     out = SweepResult(model=model.name, sweep=name, values=values)
-    if not model.order_parameters or not model.saddle_active(plist[0]):
-        out.points = [solve(model, p, dps=dps) for p in plist]
+    bar = Progress(len(plist), f"{model.name} sweep of {name}", progress and (dps is not None or
+                                                                         not model.order_parameters))
+    try:
+        if not model.order_parameters or not model.saddle_active(plist[0]):
+            for p in plist:
+                out.points.append(solve(model, p, dps=dps))
+                bar.update()
+            return out
+        deriv = model.derivation(plist[0])
+        sols = solve_batch(model, plist)
+        _continuation(model, plist, sols)
+        limits = _limits_batch(model, plist)
+        for i, (p, s) in enumerate(zip(plist, sols)):
+            if dps and s["converged"]:
+                s = polish_mpmath(model, p, s, dps)
+            r = _point_result(model, p, s, deriv, dps)
+            r.observables.update({k: (v[i] if not dps else _limits(model, p, dps)[k]) for k, v in limits.items()})
+            out.points.append(r)
+            bar.update()
         return out
-    deriv = model.derivation(plist[0])
-    sols = solve_batch(model, plist)
-    _continuation(model, plist, sols)
-    limits = _limits_batch(model, plist)
-    for i, (p, s) in enumerate(zip(plist, sols)):
-        if dps and s["converged"]:
-            s = polish_mpmath(model, p, s, dps)
-        r = _point_result(model, p, s, deriv, dps)
-        r.observables.update({k: (v[i] if not dps else _limits(model, p, dps)[k]) for k, v in limits.items()})
-        out.points.append(r)
-    return out
+    finally:
+        bar.close()
 
 
 def _param_arrays_optional(model, plist):

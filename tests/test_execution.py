@@ -117,3 +117,12 @@ def test_cli_is_quiet_in_a_pipe(capsys, tmp_path):
                        "--trials", "4", "--cache", str(tmp_path / "c"))
     assert rc == 0 and err == ""
     assert any((tmp_path / "c").iterdir())
+
+
+def test_point_by_point_sweeps_show_progress_only_when_asked(capsys):
+    # hopfield without T: closed-form T -> 0 results, solved point by point
+    replica.sweep("hopfield", {}, "alpha", [0.05, 0.1, 0.12], progress=True)
+    err = capsys.readouterr().err
+    assert "hopfield sweep of alpha" in err and "3/3" in err
+    replica.sweep("hopfield", {}, "alpha", [0.05, 0.1, 0.12])
+    assert capsys.readouterr().err == ""
