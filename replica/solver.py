@@ -358,10 +358,10 @@ def sweep(model: Model, params: dict, name: str, values, dps: int | None = None,
         plist.append(model.resolve(given))
     model = model.variant(plist[0])       # categorical choices are fixed along a sweep
     out = SweepResult(model=model.name, sweep=name, values=values)
-    bar = Progress(len(plist), f"{model.name} sweep of {name}", progress and (dps is not None or
-                                                                         not model.order_parameters))
+    pointwise = not model.order_parameters or not model.saddle_active(plist[0])
+    bar = Progress(len(plist), f"{model.name} sweep of {name}", progress and (dps is not None or pointwise))
     try:
-        if not model.order_parameters or not model.saddle_active(plist[0]):
+        if pointwise:
             for p in plist:
                 out.points.append(solve(model, p, dps=dps))
                 bar.update()
