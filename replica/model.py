@@ -125,6 +125,11 @@ class Model:
         choice; everything downstream (derivation, solver, simulation) works on that. Default: self."""
         return self
 
+    def extra_observables(self, params: dict, solution) -> dict:
+        """Optional: observables computed numerically from a converged saddle point (``solution``:
+        the order parameters' values), e.g. other branches of the same equations. Default: none."""
+        return {}
+
     def saddle_active(self, params: dict) -> bool:
         """Whether the saddle point is defined for these parameters (e.g. an optional load is set)."""
         return True

@@ -236,8 +236,13 @@ def _compile_group_numpy(integrands, z, kink, args):
         if len(fns) == 1:
             return kink_rule(fns[0][0](*values), fns[0][1](*values))
         # two transitions: the line is split half-way between them, each half graded at its own
-        (z0, w0), (z1, w1) = [(np.broadcast_to(f(*values), values[0].shape if values else ()),
-                               np.broadcast_to(g(*values), values[0].shape if values else ())) for f, g in fns]
+        shape = values[0].shape if values else ()
+        # a transition that does not exist at these parameters (NaN position, e.g. the square root
+        # of a negative number) is treated as kink_rule treats it: at 0 with the widest scale
+        (z0, w0), (z1, w1) = [(np.nan_to_num(np.broadcast_to(f(*values), shape), nan=0.0, posinf=Z_MAX,
+                                              neginf=-Z_MAX),
+                               np.nan_to_num(np.broadcast_to(g(*values), shape), nan=Z_MAX, posinf=Z_MAX))
+                              for f, g in fns]
         first = z0 <= z1
         za, wa = np.where(first, z0, z1), np.where(first, w0, w1)
         zb, wb = np.where(first, z1, z0), np.where(first, w1, w0)
@@ -283,7 +288,7 @@ def _compile_group_mpmath(integrands, z, kink, args):
         for z0_fn in z0_fns:
             try:
                 z0 = z0_fn(*values)
-                if mpmath.isfinite(z0):
+                if isinstance(z0, mpmath.mpf) and mpmath.isfinite(z0):
                     inner.add(z0)
             except (ZeroDivisionError, ValueError):
                 pass

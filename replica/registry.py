@@ -8,16 +8,19 @@ import sys
 
 from .errors import ModelNotFoundError
 from .model import Model
+from .models.bayes_optimal import BayesOptimal
+from .models.deep_linear import DeepLinear
 from .models.gardner import Gardner
 from .models.hopfield import Hopfield
 from .models.sk import SK
 from .models.ising_perceptron import IsingPerceptron
+from .models.jepa_vs_mae import JepaVsMae
 from .models.marchenko_pastur import MarchenkoPastur
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, Hopfield,
-                                    MarchenkoPastur, SpikedCovariance)}
+                                    MarchenkoPastur, SpikedCovariance, BayesOptimal, DeepLinear, JepaVsMae)}
 
 
 def get_model(name: str) -> Model:

@@ -204,6 +204,8 @@ def _point_result(model, params, sol, deriv, dps=None) -> PointResult:
     names = deriv.observable_names
     outs = sol["outputs"]
     observables = {n: outs[1 + j] for j, n in enumerate(names)}
+    if sol["converged"]:
+        observables.update(model.extra_observables(params, sol["x"]))
     stability = None
     if deriv.stability is not None:
         ev = outs[-1]

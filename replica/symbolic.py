@@ -294,24 +294,42 @@ def kinks(integrand, z):
 
     Returns a list of ``(z0, width)`` with ``width = 1/|d arg/dz|`` the scale
     of the transition (e.g. ``sqrt(1-q)/sqrt(q)`` for ``ln H((k + sqrt(q) z)/sqrt(1-q))``).
+    ``LogAddExp(a, b)`` turns over where ``b - a`` vanishes: linear in ``z`` as above, or an even
+    quadratic ``c0 + c2 z^2`` (a Gaussian mixture), with two transitions at ``+-sqrt(-c0/c2)``.
     """
     found = []
+    candidates = []
     for f in sympy.preorder_traversal(integrand):
-        if isinstance(f, _KINK_FUNCTIONS) and f.args and f.args[0].has(z):
+        # ln(e^a + e^b) turns from a to b where b - a changes sign; its derivative Logistic(x) where x does
+        mixture = (f.args[1] - f.args[0]) if isinstance(f, LogAddExp) else \
+            (f.args[0] if isinstance(f, Logistic) else None)
+        if mixture is not None and mixture.has(z):
+            arg = mixture
+            slope = sympy.diff(arg, z)
+            if not slope.has(z):
+                candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope)))
+            elif arg.is_polynomial(z) and sympy.degree(arg, z) == 2 and sympy.expand(arg).coeff(z, 1) == 0:
+                # even quadratic c0 + c2 z^2 (a Gaussian mixture's log-likelihood ratio): two transitions
+                # at +-sqrt(-c0/c2) (NaN, hence ignored, where there is none), of width 1/|2 c2 z0|
+                c0, c2 = sympy.expand(arg).coeff(z, 0), sympy.expand(arg).coeff(z, 2)
+                z0 = sympy.sqrt(-c0 / c2)
+                candidates += [(z0, 1 / sympy.Abs(2 * c2 * z0)), (-z0, 1 / sympy.Abs(2 * c2 * z0))]
+        elif isinstance(f, _KINK_FUNCTIONS) and f.args and f.args[0].has(z):
             arg = f.args[0]
             slope = sympy.diff(arg, z)
             if slope.has(z):
                 continue
-            z0 = -arg.subs(z, 0) / slope
-            item = (sympy.simplify(z0) if z0.count_ops() < 30 else z0, 1 / sympy.Abs(slope))
-            for i, g in enumerate(found):
-                if sympy.simplify(item[0] - g[0]) == 0:
-                    # two transitions at the same point: the quadrature resolves the narrower
-                    if sympy.simplify(item[1] - g[1]) != 0:
-                        found[i] = (g[0], sympy.Min(g[1], item[1]))
-                    break
-            else:
-                found.append(item)
+            candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope)))
+    for z0, width in candidates:
+        item = (sympy.simplify(z0) if z0.count_ops() < 30 else z0, width)
+        for i, g in enumerate(found):
+            if sympy.simplify(item[0] - g[0]) == 0:
+                # two transitions at the same point: the quadrature resolves the narrower
+                if sympy.simplify(item[1] - g[1]) != 0:
+                    found[i] = (g[0], sympy.Min(g[1], item[1]))
+                break
+        else:
+            found.append(item)
     return found
 
 

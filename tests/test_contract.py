@@ -42,6 +42,16 @@ POINTS = {
                  ({"alpha": 2.0, "T": 0.7}, [0.0, 0.6, 2.5])],
     "marchenko-pastur": [({"gamma": 0.5, "x": 1.0}, [0.4, 1.2]), ({"gamma": 2.0, "x": 3.0}, [0.3, 0.2]),
                          ({"gamma": 0.25, "x": 4.0}, [0.3, 0.05])],
+    # E well above the finite-difference step (1e-5); at E ~ Delta ~ 1e-8 only the stable form
+    # (posterior variance) keeps its digits, tested against mpmath in tests/test_bayes_optimal.py
+    "bayes-optimal": [({"alpha": 0.6, "rho": 0.1, "Delta": 1e-3}, [0.03]), ({"alpha": 2.0, "rho": 1.0, "Delta": 0.5}, [0.3]),
+                      ({"alpha": 0.18, "rho": 0.1, "Delta": 1e-8}, [0.02])],
+    "deep-linear": [({"depth": 1, "u0": 0.1}, [0.7]), ({"depth": 2, "s": 2.0}, [0.9]), ({"depth": 3, "s": 0.5}, [1.3]),
+                    ({"depth": 5, "s": 1.5, "u0": 0.001}, [0.6])],
+    "jepa-vs-mae": [({"objective": "jepa", "depth": 1}, [0.7]), ({"objective": "jepa", "depth": 2, "rho": 1.5}, [1.2]),
+                    ({"objective": "jepa", "depth": 4, "lam": 0.3, "eps": 0.01}, [0.9]),
+                    ({"objective": "mae", "depth": 1}, [0.8]),
+                    ({"objective": "mae", "depth": 3, "rho": 0.7, "eps": 0.05}, [1.1])],
     "spiked-covariance": [({"gamma": 0.5, "beta": 2.0}, [0.3, 0.6]), ({"gamma": 0.5, "beta": 0.3}, [0.4, 0.1]),
                           ({"gamma": 2.0, "beta": 4.0}, [0.6, 0.8])],
 }

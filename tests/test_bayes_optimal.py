@@ -1,0 +1,179 @@
+"""bayes-optimal: the replica potential against its definition (30-digit mpmath), the I-MMSE
+relation at the solution, the Gaussian closed form, the first-order region (three branches,
+selection by the potential), AMP on instances against state evolution, and bad input."""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+import replica
+from replica.errors import ParameterError
+from replica.models.bayes_optimal import BayesOptimal
+from replica.simulators.amp import amp_bernoulli_gauss, denoise_bernoulli_gauss
+
+MODEL = BayesOptimal()
+
+
+# -- independent references, from the definitions ---------------------------------------
+def mutual_information_direct(gamma, rho, dps=30):
+    """I(s0; sqrt(gamma) s0 + z) = h(output) - h(noise), the output a Gaussian mixture."""
+    with mp.workdps(dps):
+        g, r = mp.mpf(gamma), mp.mpf(rho)
+        s = mp.sqrt(1 + g)
+
+        def p(u):
+            return (1 - r) * mp.npdf(u) + r * mp.npdf(u, 0, s)
+
+        pts = sorted({-mp.inf, -10 * s, -s, -5, -1, 0, 1, 5, s, 10 * s, mp.inf})
+        h = -mp.quad(lambda u: p(u) * mp.log(p(u)), pts)
+        return h - mp.log(2 * mp.pi * mp.e) / 2
+
+
+def mmse_direct(gamma, rho, dps=30):
+    """E[Var(s0 | u)] = rho - E[E(s0|u)^2], the posterior mean written from Bayes' rule."""
+    with mp.workdps(dps):
+        g, r = mp.mpf(gamma), mp.mpf(rho)
+        s = mp.sqrt(1 + g)
+
+        def p1(u):
+            return r * mp.npdf(u, 0, s)
+
+        def p0(u):
+            return (1 - r) * mp.npdf(u)
+
+        def f(u):
+            post = p1(u) / (p0(u) + p1(u))
+            return post**2 * (p0(u) + p1(u)) * g * u**2 / (1 + g) ** 2
+
+        pts = sorted({-mp.inf, -10 * s, -s, -5, -1, 0, 1, 5, s, 10 * s, mp.inf})
+        return r - mp.quad(f, pts)
+
+
+def potential_direct(E, alpha, rho, Delta):
+    with mp.workdps(30):
+        E, a, D = mp.mpf(E), mp.mpf(alpha), mp.mpf(Delta)
+        return a / 2 * (mp.log(1 + E / D) - E / (E + D)) + mutual_information_direct(a / (D + E), rho)
+
+
+@pytest.mark.parametrize("E,alpha,rho,Delta", [(1e-4, 0.6, 0.1, 1e-3), (0.05, 0.6, 0.1, 1e-3),
+                                               (1e-7, 0.3, 0.05, 1e-8), (0.2, 2.0, 0.5, 0.1),
+                                               (0.3, 1.0, 1.0, 0.5)])
+def test_potential_equals_its_definition(E, alpha, rho, Delta):
+    d = MODEL.derivation(MODEL.resolve({"alpha": alpha, "rho": rho, "Delta": Delta}))
+    value = float(d.numpy_free_energy(E, alpha, rho, Delta))
+    ref = float(potential_direct(E, alpha, rho, Delta))
+    assert abs(value - ref) < 1e-12 * max(1.0, abs(ref)), (value, ref)
+
+
+@pytest.mark.parametrize("params", [{"alpha": 0.6, "rho": 0.1, "Delta": 1e-3}, {"alpha": 0.3, "rho": 0.1, "Delta": 1e-4},
+                                    {"alpha": 1.5, "rho": 0.5, "Delta": 0.01}, {"alpha": 0.12, "rho": 0.1, "Delta": 1e-8}])
+def test_solution_is_a_fixed_point_of_state_evolution(params):
+    # the derived equation is E = mmse(gamma(E)) by the I-MMSE relation: check with the mmse
+    # computed from its definition, independently of the package's derivative
+    r = replica.solve(MODEL, params)
+    assert r.converged
+    E = r.observables["mse"]
+    gamma = params["alpha"] / (params["Delta"] + E)
+    assert abs(r.observables["snr"] - gamma) < 1e-12 * gamma
+    ref = float(mmse_direct(gamma, params["rho"]))
+    assert abs(E - ref) < 1e-10 * max(E, 1e-300) + 1e-15, (E, ref)
+    assert abs(r.observables["mutual_information"] - float(potential_direct(E, **params))) < 1e-11
+
+
+def test_i_mmse_relation_of_the_scalar_channel():
+    # dI/dgamma = mmse/2 (Guo, Shamai and Verdu, IEEE Trans. Inf. Theory 51, 1261 (2005), Thm 1)
+    with mp.workdps(40):
+        h = mp.mpf(10) ** -10
+        for gamma in (0.5, 7.0, 300.0):
+            g = mp.mpf(gamma)
+            dI = (mutual_information_direct(g + h, 0.1, 40) - mutual_information_direct(g - h, 0.1, 40)) / (2 * h)
+            assert abs(dI - mmse_direct(g, 0.1, 40) / 2) < mp.mpf(10) ** -15
+
+
+def test_gaussian_prior_closed_form():
+    # rho = 1: E solves E^2 + (alpha + Delta - 1) E - Delta = 0, and I = ln(1 + gamma)/2
+    for alpha, Delta in ((0.5, 0.1), (2.0, 0.5), (5.0, 1e-3)):
+        r = replica.solve(MODEL, {"alpha": alpha, "rho": 1.0, "Delta": Delta})
+        b = alpha + Delta - 1
+        E = (-b + math.sqrt(b * b + 4 * Delta)) / 2
+        assert abs(r.observables["mse"] - E) < 1e-13
+        gamma = alpha / (Delta + E)
+        i_ref = alpha / 2 * (math.log1p(E / Delta) - E / (E + Delta)) + math.log1p(gamma) / 2
+        assert abs(r.observables["mutual_information"] - i_ref) < 1e-12
+
+
+# -- the first-order transition of a sparse prior -------------------------------------------
+# rho = 0.1, Delta = 1e-8: one branch at alpha = 0.1 (no information yet, E near rho is the
+# only stationary point, measured), three branches from below alpha = 0.12 to above 0.2 (the
+# spinodal where AMP's high-error branch disappears lies in (0.2, 0.22)), and the global minimum
+# jumps from the high-error branch to the low-error one between 0.12 and 0.15.
+def test_three_branches_and_selection_by_the_potential():
+    p = {"rho": 0.1, "Delta": 1e-8}
+    lo = replica.solve(MODEL, dict(p, alpha=0.12)).observables
+    mid = replica.solve(MODEL, dict(p, alpha=0.18)).observables
+    hi = replica.solve(MODEL, dict(p, alpha=0.25)).observables
+    assert lo["branches"] == 3 and mid["branches"] == 3 and hi["branches"] == 1
+    # below the information-theoretic threshold the MMSE is the high-error branch, which AMP reaches
+    assert lo["mse"] == pytest.approx(lo["mse_amp"], rel=1e-9) and lo["mse"] > 0.05
+    # between the thresholds the MMSE is tiny but AMP is stuck on the high-error branch (hard phase)
+    assert mid["mse"] < 1e-6 and mid["mse_amp"] > 0.04
+    # the selected branch has the lower potential: check both with the 30-digit definition
+    roots = MODEL.branches(MODEL.resolve(dict(p, alpha=0.18)))
+    pots = [float(potential_direct(E, 0.18, 0.1, 1e-8)) for E in (roots[0], roots[-1])]
+    assert pots[0] < pots[1] and mid["mse"] == pytest.approx(roots[0], rel=1e-9)
+    # above the spinodal AMP reaches the MMSE
+    assert hi["mse"] == pytest.approx(hi["mse_amp"], rel=1e-6) and hi["mse"] < 1e-8
+
+
+def test_amp_state_evolution_tracks_the_largest_fixed_point():
+    # state evolution E_{t+1} = mmse(alpha/(Delta + E_t)) from E_0 = rho (no information),
+    # iterated with the independent mpmath mmse, ends at the model's mse_amp
+    params = {"alpha": 0.18, "rho": 0.1, "Delta": 1e-8}
+    E = 0.1
+    for _ in range(200):
+        E_new = float(mmse_direct(params["alpha"] / (params["Delta"] + E), 0.1, 20))
+        if abs(E_new - E) < 1e-13:
+            break
+        E = E_new
+    assert E == pytest.approx(replica.solve(MODEL, params).observables["mse_amp"], rel=1e-8)
+
+
+# -- AMP on instances ----------------------------------------------------------------------
+def test_denoiser_is_the_posterior_mean():
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal(5) * 2
+    a, v = denoise_bernoulli_gauss(R, 0.3, 0.2)
+    with mp.workdps(30):
+        for Ri, ai, vi in zip(R, a, v):
+            p0 = 0.8 * mp.npdf(Ri, 0, mp.sqrt(0.3))
+            post = lambda x: 0.2 * mp.npdf(x) * mp.npdf(Ri, x, mp.sqrt(0.3))
+            Z = p0 + mp.quad(post, [-mp.inf, mp.inf])
+            m1 = mp.quad(lambda x: x * post(x), [-mp.inf, mp.inf]) / Z
+            m2 = mp.quad(lambda x: x * x * post(x), [-mp.inf, mp.inf]) / Z
+            assert abs(ai - float(m1)) < 1e-12 and abs(vi - float(m2 - m1**2)) < 1e-12
+
+
+def test_amp_is_reproducible():
+    a = amp_bernoulli_gauss(300, 0.6, 0.1, 1e-3, np.random.default_rng(4))
+    b = amp_bernoulli_gauss(300, 0.6, 0.1, 1e-3, np.random.default_rng(4))
+    assert a == b
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("params", [{"alpha": 0.6, "rho": 0.1, "Delta": 1e-3}, {"alpha": 0.3, "rho": 0.1, "Delta": 1e-4}])
+def test_amp_on_instances_agrees_with_the_replica_mse(params):
+    # away from the first-order region, AMP reaches the MMSE; P = 500..2000, 10 instances a size
+    c = replica.compare(MODEL, params, [500, 1000, 2000], trials=10, seed=3)
+    o = c.observables["mse_amp"]
+    assert o.agrees, (o.theory, o.extrapolated, o.extrapolated_stderr, o.z)
+    assert o.extrapolated_stderr < 0.2 * o.theory          # the check has power
+
+
+@pytest.mark.parametrize("params,needle", [({"rho": 0.0}, "rho"), ({"rho": 1.5}, "rho"), ({"Delta": 0.0}, "Delta"),
+                                           ({"alpha": -1.0}, "alpha")])
+def test_bad_input_is_named(params, needle):
+    with pytest.raises(ParameterError, match=needle):
+        MODEL.resolve(params)
