@@ -177,3 +177,57 @@ def test_amp_on_instances_agrees_with_the_replica_mse(params):
 def test_bad_input_is_named(params, needle):
     with pytest.raises(ParameterError, match=needle):
         MODEL.resolve(params)
+
+
+def mmse_quad(gamma, rho):
+    """The same definition as mmse_direct in double precision (scipy quad): fast enough to iterate."""
+    from scipy.integrate import quad
+    s = math.sqrt(1 + gamma)
+
+    def f(u):
+        p1 = rho * math.exp(-u * u / (2 * s * s)) / s
+        p0 = (1 - rho) * math.exp(-u * u / 2)
+        tot = p0 + p1
+        return 0.0 if tot == 0 else (p1 / tot) ** 2 * tot / math.sqrt(2 * math.pi) * gamma * u * u / (1 + gamma) ** 2
+
+    pts = [0.0, 1.0, 5.0, s, 10 * s]
+    total = sum(quad(f, a, b, epsabs=0, epsrel=1e-12, limit=200)[0] for a, b in zip(pts[:-1], pts[1:]))
+    total += quad(f, 10 * s, math.inf, epsabs=0, epsrel=1e-12)[0]
+    return rho - 2 * total
+
+
+def _state_evolution(alpha, E, rho=0.1, Delta=1e-8, iterations=2000):
+    for _ in range(iterations):
+        E_new = mmse_quad(alpha / (Delta + E), rho)
+        if abs(E_new - E) < 1e-9 * E:
+            break
+        E = E_new
+    return E
+
+
+@pytest.mark.slow
+def test_thresholds_of_the_first_order_transition():
+    # rho = 0.1, Delta = 1e-8: the low-error branch appears, then wins (alpha_IT), then the
+    # high-error branch disappears (alpha_alg); checked independently: branch counts on either
+    # side of the edges, and equal 30-digit potentials of the two minima at alpha_IT
+    r = replica.solve(MODEL, {"alpha": 0.18, "rho": 0.1, "Delta": 1e-8, "thresholds": "yes"}).observables
+    a_good, a_it, a_alg = r["alpha_sp_good"], r["alpha_IT"], r["alpha_alg"]
+    assert 0.1 < a_good < a_it < a_alg < 0.25
+    # the spinodals by state evolution with the 20-digit mmse: from no information (E = rho) AMP
+    # stays on the high-error branch just below alpha_alg and reaches the low-error one just above;
+    # from a nearly perfect start (E = 1e-12) it stays low just above alpha_good and not just below
+    assert _state_evolution(a_alg * 0.99, 0.1) > 1e-3 and _state_evolution(a_alg * 1.01, 0.1) < 1e-6
+    assert _state_evolution(a_good * 1.01, 1e-12) < 1e-6 and _state_evolution(a_good * 0.99, 1e-12) > 1e-3
+    roots = MODEL.branches(MODEL.resolve({"alpha": a_it, "rho": 0.1, "Delta": 1e-8}))
+    i_good, i_bad = (potential_direct(E, a_it, 0.1, 1e-8) for E in (roots[0], roots[-1]))
+    assert abs(i_good - i_bad) < 1e-10
+    # the noiseless information-theoretic threshold is rho (Wu and Verdu, IEEE Trans. Inf. Theory
+    # 56, 3721 (2010): the Renyi information dimension of the prior); at Delta = 1e-8 the
+    # threshold lies above it, and the low-error branch cannot appear below it
+    assert a_good > 0.1
+
+
+def test_no_thresholds_without_a_first_order_region():
+    # Gaussian-like dense prior at large noise: one branch at every load
+    out = MODEL.transitions(0.9, 0.5)
+    assert all(math.isnan(v) for v in out.values())

@@ -43,7 +43,7 @@ import math
 import numpy as np
 import sympy
 
-from ..errors import ParameterError, SimulationError
+from ..errors import ConvergenceError, ParameterError, SimulationError
 from ..model import Model, Reference
 from ..params import POSITIVE, Interval, Observable, OrderParameter, Parameter
 from ..symbolic import GaussianAverage, LogAddExp
@@ -65,6 +65,9 @@ class BayesOptimal(Model):
         Parameter("rho", "density of non-zero components of the Bernoulli-Gauss prior (1: Gaussian prior)",
                   UNIT_LEFT_OPEN, 0.1, latex="rho"),
         Parameter("Delta", "noise variance of each measurement", POSITIVE, 1e-2, latex="Delta"),
+        Parameter("thresholds", "yes: also locate, at this rho and Delta, the loads where the low-error branch "
+                  "appears, wins (information-theoretic) and where the high-error branch disappears (algorithmic)",
+                  default="no", kind="categorical", choices=("no", "yes")),
     )
     order_parameters = (
         OrderParameter("E", "mean squared error per component (the replica overlap rho - q)",
@@ -76,6 +79,10 @@ class BayesOptimal(Model):
         Observable("snr", "effective signal-to-noise ratio gamma = alpha/(Delta + E) of the scalar channel"),
         Observable("mse_amp", "MSE reached by AMP from no information: the stationary point of largest E"),
         Observable("branches", "number of distinct stationary points of i_RS (3 in the first-order region)"),
+        Observable("alpha_sp_good", "thresholds=yes: load where the low-error branch appears (lower spinodal)"),
+        Observable("alpha_IT", "thresholds=yes: information-theoretic threshold, the two minima of i_RS equal"),
+        Observable("alpha_alg", "thresholds=yes: algorithmic threshold, the high-error branch disappears (AMP "
+                   "reaches the MMSE above it)"),
     )
     free_energy_name = "replica potential (mutual information)"
     ansatz = "replica symmetric (exact on the Nishimori line)"
@@ -93,7 +100,11 @@ class BayesOptimal(Model):
     verify_compares = quick_compares
 
     def _symbols(self):
-        return [p.symbol for p in self.parameters], self.order_parameters[0].symbol
+        return [p.symbol for p in self.parameters[:3]], self.order_parameters[0].symbol
+
+    def choices(self, params):
+        """``thresholds`` only asks for extra numerics: it does not change the derivation."""
+        return {}
 
     def free_energy(self, choices):
         (alpha, rho, Delta), E = self._symbols()
@@ -175,7 +186,91 @@ class BayesOptimal(Model):
     def extra_observables(self, params, solution) -> dict:
         """Observables beyond the saddle point: AMP's fixed point and the number of branches."""
         roots = self.branches(params)
-        return {"mse_amp": max(roots) if roots else float("nan"), "branches": float(len(roots))}
+        out = {"mse_amp": max(roots) if roots else float("nan"), "branches": float(len(roots))}
+        if params.get("thresholds") == "yes":
+            out.update(self.transitions(float(params["rho"]), float(params["Delta"])))
+        return out
+
+    def _saddle_node(self, alpha0: float, rho: float, Delta: float, low: bool) -> float:
+        """The spinodal exactly: two stationary points merge where the equation and its E-derivative
+        vanish together. Newton on (ln E, alpha) from the bisection's estimate (a grid of E cannot
+        see two roots closer than its spacing), with the derived equation and its derived Jacobian."""
+        from scipy.optimize import root
+        roots = []
+        for step in (1e-3, 3e-3, 1e-2, 3e-2):       # into the three-branch region until the pair is seen
+            roots = self.branches(self.resolve({"alpha": alpha0 * (1 + step if low else 1 - step), "rho": rho,
+                                                "Delta": Delta}))
+            if len(roots) >= 3:
+                break
+        if len(roots) < 3:
+            raise ConvergenceError(f"bayes-optimal spinodal near alpha={alpha0:.10g} (rho={rho:g}, Delta={Delta:g}): "
+                                   "no pair of stationary points to follow")
+        pair = roots[:2] if low else roots[-2:]
+        system = self.derivation(self.resolve({"alpha": alpha0, "rho": rho, "Delta": Delta})).numpy_system
+
+        def F(v):
+            E, alpha = math.exp(v[0]), v[1]
+            res, jac = system(E, alpha, rho, Delta)
+            return [float(res[0]), float(jac[0][0]) * E]
+
+        sol = root(F, [math.log(math.sqrt(pair[0] * pair[1])), alpha0], method="hybr", options={"xtol": 1e-14})
+        residual = max(abs(x) for x in F(sol.x))
+        if not sol.success or residual > 1e-10:
+            raise ConvergenceError(f"bayes-optimal spinodal near alpha={alpha0:.10g}: Newton did not converge "
+                                   f"(residual {residual:.3g}, last alpha={sol.x[1]:.17g}, E={math.exp(sol.x[0]):.17g})")
+        return float(sol.x[1])
+
+    def transitions(self, rho: float, Delta: float) -> dict:
+        """The first-order transition in alpha at fixed (rho, Delta): ``alpha_sp_good``, ``alpha_IT``
+        and ``alpha_alg``, NaN where there is no first-order region (one branch at every load).
+
+        A logarithmic scan of alpha over [rho/10, 4] counts the branches; the edges of the
+        three-branch region are refined by bisection on the branch count, and alpha_IT by brentq on
+        the potential difference of the low- and high-error branches (both from :meth:`branches`)."""
+        from scipy.optimize import brentq
+
+        def params(alpha):
+            return self.resolve({"alpha": alpha, "rho": rho, "Delta": Delta})
+
+        def count(alpha):
+            return len(self.branches(params(alpha)))
+
+        grid = np.geomspace(rho / 10, 4.0, 40)
+        counts = [count(a) for a in grid]
+        multi = [i for i, c in enumerate(counts) if c >= 3]
+        nan = float("nan")
+        if not multi:
+            return {"alpha_sp_good": nan, "alpha_IT": nan, "alpha_alg": nan}
+        if multi[0] == 0 or multi[-1] == len(grid) - 1:
+            raise ConvergenceError(f"bayes-optimal thresholds at rho={rho:g}, Delta={Delta:g}: the first-order region "
+                                   f"reaches the end of the scanned loads [{grid[0]:g}, {grid[-1]:g}]")
+
+        def edge(lo, hi, inside_hi):
+            # bisection between a one-branch and a three-branch load
+            for _ in range(60):
+                mid = math.sqrt(lo * hi)
+                if (count(mid) >= 3) == inside_hi:
+                    hi = mid
+                else:
+                    lo = mid
+                if hi - lo < 1e-12 * hi:
+                    break
+            return math.sqrt(lo * hi)
+
+        a_good = self._saddle_node(edge(grid[multi[0] - 1], grid[multi[0]], True), rho, Delta, low=True)
+        a_alg = self._saddle_node(edge(grid[multi[-1] + 1], grid[multi[-1]], True), rho, Delta, low=False)
+        potential = self.derivation(params(grid[multi[0]])).numpy_free_energy
+
+        def gap(alpha):
+            roots = self.branches(params(alpha))
+            return float(potential(roots[0], alpha, rho, Delta) - potential(roots[-1], alpha, rho, Delta))
+
+        lo, hi = grid[multi[0]], grid[multi[-1]]
+        if gap(lo) * gap(hi) > 0:
+            raise ConvergenceError(f"bayes-optimal thresholds at rho={rho:g}, Delta={Delta:g}: the potentials of the "
+                                   f"two branches do not cross in [{lo:g}, {hi:g}]")
+        a_it = brentq(gap, lo, hi, xtol=1e-14, rtol=1e-13)
+        return {"alpha_sp_good": a_good, "alpha_IT": a_it, "alpha_alg": a_alg}
 
     def simulate_trial(self, params, n, rng):
         from ..simulators.amp import amp_bernoulli_gauss
