@@ -15,12 +15,15 @@ from .models.hopfield import Hopfield
 from .models.sk import SK
 from .models.ising_perceptron import IsingPerceptron
 from .models.jepa_vs_mae import JepaVsMae
+from .models.lasso import Lasso
+from .models.m_estimation import MEstimation
 from .models.marchenko_pastur import MarchenkoPastur
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, Hopfield,
-                                    MarchenkoPastur, SpikedCovariance, BayesOptimal, DeepLinear, JepaVsMae)}
+                                    MarchenkoPastur, SpikedCovariance, MEstimation, Lasso, BayesOptimal, DeepLinear,
+                                    JepaVsMae)}
 
 
 def get_model(name: str) -> Model:

@@ -307,23 +307,24 @@ def kinks(integrand, z):
             arg = mixture
             slope = sympy.diff(arg, z)
             if not slope.has(z):
-                candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope)))
+                candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope), True))
             elif arg.is_polynomial(z) and sympy.degree(arg, z) == 2 and sympy.expand(arg).coeff(z, 1) == 0:
                 # even quadratic c0 + c2 z^2 (a Gaussian mixture's log-likelihood ratio): two transitions
                 # at +-sqrt(-c0/c2) (NaN, hence ignored, where there is none), of width 1/|2 c2 z0|
                 c0, c2 = sympy.expand(arg).coeff(z, 0), sympy.expand(arg).coeff(z, 2)
                 z0 = sympy.sqrt(-c0 / c2)
-                candidates += [(z0, 1 / sympy.Abs(2 * c2 * z0)), (-z0, 1 / sympy.Abs(2 * c2 * z0))]
+                # kept as written: simplifying these square roots costs seconds and gains nothing
+                candidates += [(z0, 1 / sympy.Abs(2 * c2 * z0), False), (-z0, 1 / sympy.Abs(2 * c2 * z0), False)]
         elif isinstance(f, _KINK_FUNCTIONS) and f.args and f.args[0].has(z):
             arg = f.args[0]
             slope = sympy.diff(arg, z)
             if slope.has(z):
                 continue
-            candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope)))
-    for z0, width in candidates:
-        item = (sympy.simplify(z0) if z0.count_ops() < 30 else z0, width)
+            candidates.append((-arg.subs(z, 0) / slope, 1 / sympy.Abs(slope), True))
+    for z0, width, tidy in candidates:
+        item = (sympy.simplify(z0) if tidy and z0.count_ops() < 30 else z0, width)
         for i, g in enumerate(found):
-            if sympy.simplify(item[0] - g[0]) == 0:
+            if item[0] == g[0] or (tidy and sympy.simplify(item[0] - g[0]) == 0):
                 # two transitions at the same point: the quadrature resolves the narrower
                 if sympy.simplify(item[1] - g[1]) != 0:
                     found[i] = (g[0], sympy.Min(g[1], item[1]))

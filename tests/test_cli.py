@@ -101,11 +101,12 @@ def sk_lambda_at(q, T, h):
 # ---------------------------------------------------------------------------
 EXPECTED_PARAMETERS = {
     "gardner": {"kappa": ("(-inf, inf)", 0.0), "alpha": ("(0, inf)", None)},
-    "sk": {"T": ("(0, inf)", 1.0), "h": ("[0, inf)", 0.0)},
+    "sk": {"T": ("(0, inf)", 1.0), "h": ("[0, inf)", 0.0), "rsb": ("one of 0, 1, full", "0")},
 }
 EXPECTED_OBSERVABLES = {
     "gardner": {"alpha_c", "q"},
-    "sk": {"q", "m", "energy", "entropy", "free_energy", "ground_state_energy"},
+    "sk": {"q", "m", "energy", "entropy", "free_energy", "ground_state_energy", "h_AT", "q0", "q1", "x",
+           "discretisation_error", "ground_state_error", "k"},
 }
 
 

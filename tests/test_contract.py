@@ -22,7 +22,10 @@ from replica.solver import solve
 POINTS = {
     "gardner": [({"kappa": 0.0, "alpha": 1.0}, [0.4]), ({"kappa": 0.7, "alpha": 0.3}, [0.8]),
                 ({"kappa": -0.5, "alpha": 2.0}, [0.05])],
-    "sk": [({"T": 0.5, "h": 0.3}, [0.6]), ({"T": 2.0, "h": 0.0}, [0.2]), ({"T": 0.05, "h": 1.0}, [0.97])],
+    "sk": [({"T": 0.5, "h": 0.3}, [0.6]), ({"T": 2.0, "h": 0.0}, [0.2]), ({"T": 0.05, "h": 1.0}, [0.97]),
+           # RSB variants: numeric (no order parameters for the generic solver); their equations are
+           # tested in tests/test_sk_rsb.py
+           ({"T": 0.5, "h": 0.3, "rsb": "1"}, []), ({"T": 0.5, "h": 0.0, "rsb": "full"}, [])],
     # one point a variant: noiseless Gibbs (Nishimori line), noisy Gibbs (q, R), Bayes with noise
     # and flips, Hebb (closed form), max-margin (R, kappa, lambda)
     "teacher-student": [({"alpha": 1.0, "rule": "gibbs"}, [0.4]),
@@ -44,6 +47,15 @@ POINTS = {
                          ({"gamma": 0.25, "x": 4.0}, [0.3, 0.05])],
     # E well above the finite-difference step (1e-5); at E ~ Delta ~ 1e-8 only the stable form
     # (posterior variance) keeps its digits, tested against mpmath in tests/test_bayes_optimal.py
+    # Gaussian noise only: nested averages (Laplace, Student-t noise) make the mpmath check take
+    # minutes; tests/test_m_estimation.py runs the numpy checks on those
+    "m-estimation": [({"alpha": 2.0, "loss": "huber", "regularizer": "l2", "huber_delta": 0.8}, [0.3, 0.5, 0.5, 1.3]),
+                     ({"alpha": 0.6, "loss": "square", "regularizer": "l1", "prior": "bernoulli-gauss",
+                       "sparsity": 0.2, "lambda": 0.3}, [0.1, 1.5, 0.05, 0.4]),
+                     ({"alpha": 3.0, "loss": "quantile", "regularizer": "elastic-net", "quantile_tau": 0.3},
+                      [0.2, 0.4, 0.3, 2.0])],
+    "lasso": [({"delta": 0.5, "rho": 0.1, "lam": 0.1, "sigma": 0.1}, [0.02, 1.5, 0.05, 0.3]),
+              ({"delta": 2.0, "rho": 0.5, "lam": 0.5, "sigma": 0.2}, [0.1, 0.3, 0.2, 1.5])],
     "bayes-optimal": [({"alpha": 0.6, "rho": 0.1, "Delta": 1e-3}, [0.03]), ({"alpha": 2.0, "rho": 1.0, "Delta": 0.5}, [0.3]),
                       ({"alpha": 0.18, "rho": 0.1, "Delta": 1e-8}, [0.02])],
     "deep-linear": [({"depth": 1, "u0": 0.1}, [0.7]), ({"depth": 2, "s": 2.0}, [0.9]), ({"depth": 3, "s": 0.5}, [1.3]),

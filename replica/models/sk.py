@@ -1,4 +1,5 @@
-"""Sherrington-Kirkpatrick spin glass, replica-symmetric solution.
+"""Sherrington-Kirkpatrick spin glass: replica-symmetric solution (``rsb=0``, this file), one-step
+and full replica symmetry breaking (``rsb=1``, ``rsb=full``: :mod:`replica.models.sk_rsb`).
 
 D. Sherrington and S. Kirkpatrick, "Solvable model of a spin-glass",
 Phys. Rev. Lett. 35, 1792 (1975); stability: J. R. L. de Almeida and
@@ -31,13 +32,17 @@ z = sympy.Symbol("z", real=True)
 
 class SK(Model):
     name = "sk"
-    title = "Sherrington-Kirkpatrick spin glass (replica symmetric)"
+    title = "Sherrington-Kirkpatrick spin glass (RS, 1RSB and full RSB)"
     description = ("Replica-symmetric SK model at temperature T and field h: Edwards-Anderson order "
                    "parameter, energy, entropy and free energy per spin, with the de Almeida-Thouless "
-                   "stability eigenvalue (RS is unstable where it is negative).")
+                   "stability eigenvalue (RS is unstable where it is negative) and the AT line h_AT(T); "
+                   "rsb=1: one-step RSB (Parisi breakpoint x, q0, q1); rsb=full: Parisi's solution by k-step "
+                   "RSB extrapolated to k -> oo, with its discretisation error.")
     parameters = (
         Parameter("T", "temperature", POSITIVE, 1.0, latex="T"),
         Parameter("h", "uniform external field", NONNEGATIVE, 0.0, latex="h"),
+        Parameter("rsb", "replica symmetry breaking: 0 (RS), 1 (one step) or full (Parisi, k-step "
+                  "extrapolated)", default="0", kind="categorical", choices=("0", "1", "full")),
     )
     order_parameters = (
         OrderParameter("q", "Edwards-Anderson order parameter", Interval(0.0, 1.0, lower_closed=True),
@@ -49,7 +54,15 @@ class SK(Model):
         Observable("energy", "internal energy per spin"),
         Observable("entropy", "entropy per spin"),
         Observable("free_energy", "free energy per spin"),
-        Observable("ground_state_energy", "RS ground-state energy per spin: the T -> 0 limit of f (derived)"),
+        Observable("ground_state_energy", "ground-state energy per spin: the T -> 0 limit of f at this rsb level"),
+        Observable("h_AT", "rsb=0: de Almeida-Thouless field h_AT(T) (0 for T >= 1); sweep T for the line"),
+        Observable("q0", "rsb=1: smaller overlap of the 1RSB ansatz"),
+        Observable("q1", "rsb=1: larger (self-)overlap of the 1RSB ansatz"),
+        Observable("x", "rsb=1: Parisi breakpoint (NaN where the saddle is RS)"),
+        Observable("discretisation_error", "rsb=full: error estimate of the free energy's k -> oo extrapolation"),
+        Observable("ground_state_error", "rsb=full: error estimate of the ground-state energy's k -> oo "
+                   "extrapolation"),
+        Observable("k", "rsb=full: largest number of RSB steps used (0 where RS is exact)"),
     )
     select = "max"
     ansatz = "replica symmetric"
@@ -69,6 +82,13 @@ class SK(Model):
                        {"params": {"T": 0.5, "h": 1.0}, "n": [8, 12, 16, 20], "trials": 200, "seed": 4})
     quick_compares = ({"params": {"T": 2.0, "h": 0.0}, "n": [6, 10, 14], "trials": 100, "seed": 1},
                       {"params": {"T": 0.5, "h": 1.0}, "n": [6, 10, 14], "trials": 100, "seed": 2})
+
+    def variant(self, params):
+        rsb = params.get("rsb", "0")
+        if rsb == "0":
+            return self if type(self) is SK else SK()
+        from . import sk_rsb            # imports this module: a lazy import avoids the cycle
+        return sk_rsb.OneRSB() if rsb == "1" else sk_rsb.FullRSB()
 
     def free_energy(self, choices):
         q, T, h = self.order_parameters[0].symbol, self.parameters[0].symbol, self.parameters[1].symbol
@@ -110,7 +130,11 @@ class SK(Model):
         closed = leading.replace(lambda e: isinstance(e, GaussianAverage), gaussian_average_closed_form)
         steps = ((r"\lim_{T \to 0} f(q = 1 - C T)", leading,
                   "T -> 0 with q = 1 - C T: ln 2cosh(x) ~ |x|; C drops out, leaving"),)
-        return {"ground_state_energy": DerivedLimit(closed, steps)}
+        from .sk_rsb import AT_FIELD
+        return {"ground_state_energy": DerivedLimit(closed, steps),
+                "h_AT": DerivedLimit(AT_FIELD(T), ((r"h_{AT}(T)", AT_FIELD(T),
+                                                     "the field where lambda_AT = 0 on the RS saddle "
+                                                     "(solved numerically; 0 for T >= 1)"),))}
 
     def stability(self, F, choices):
         """de Almeida & Thouless (1978) eq. (21): 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h))."""
