@@ -10,9 +10,11 @@ from .errors import ModelNotFoundError
 from .model import Model
 from .models.bayes_optimal import BayesOptimal
 from .models.deep_linear import DeepLinear
+from .models.expansion_perceptron import ExpansionPerceptron
 from .models.gardner import Gardner
 from .models.hopfield import Hopfield
 from .models.sk import SK
+from .models.intrinsic_dimension import IntrinsicDimension
 from .models.ising_perceptron import IsingPerceptron
 from .models.jepa_vs_mae import JepaVsMae
 from .models.lasso import Lasso
@@ -21,9 +23,9 @@ from .models.marchenko_pastur import MarchenkoPastur
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
-MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, Hopfield,
+MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, ExpansionPerceptron, Hopfield,
                                     MarchenkoPastur, SpikedCovariance, MEstimation, Lasso, BayesOptimal, DeepLinear,
-                                    JepaVsMae)}
+                                    JepaVsMae, IntrinsicDimension)}
 
 
 def get_model(name: str) -> Model:
