@@ -130,6 +130,11 @@ class Model:
         the order parameters' values), e.g. other branches of the same equations. Default: none."""
         return {}
 
+    def extra_observables_batch(self, plist: list, solutions: list):
+        """Optional: :meth:`extra_observables` for the converged points of a sweep at once (a list
+        of dicts in order), when that is much cheaper than one point at a time. Default: None."""
+        return None
+
     def saddle_active(self, params: dict) -> bool:
         """Whether the saddle point is defined for these parameters (e.g. an optional load is set)."""
         return True

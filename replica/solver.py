@@ -200,12 +200,12 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     } for i in rows]
 
 
-def _point_result(model, params, sol, deriv, dps=None) -> PointResult:
+def _point_result(model, params, sol, deriv, dps=None, extra=None) -> PointResult:
     names = deriv.observable_names
     outs = sol["outputs"]
     observables = {n: outs[1 + j] for j, n in enumerate(names)}
     if sol["converged"]:
-        observables.update(model.extra_observables(params, sol["x"]))
+        observables.update(model.extra_observables(params, sol["x"]) if extra is None else extra)
     stability = None
     if deriv.stability is not None:
         ev = outs[-1]
@@ -372,10 +372,13 @@ def sweep(model: Model, params: dict, name: str, values, dps: int | None = None,
         sols = solve_batch(model, plist)
         _continuation(model, plist, sols)
         limits = _limits_batch(model, plist)
+        done = [i for i, s in enumerate(sols) if s["converged"]]
+        batch = model.extra_observables_batch([plist[i] for i in done], [sols[i]["x"] for i in done])
+        extra = dict(zip(done, batch)) if batch is not None else {}
         for i, (p, s) in enumerate(zip(plist, sols)):
             if dps and s["converged"]:
                 s = polish_mpmath(model, p, s, dps)
-            r = _point_result(model, p, s, deriv, dps)
+            r = _point_result(model, p, s, deriv, dps, extra.get(i))
             r.observables.update({k: (v[i] if not dps else _limits(model, p, dps)[k]) for k, v in limits.items()})
             out.points.append(r)
             bar.update()

@@ -231,3 +231,18 @@ def test_no_thresholds_without_a_first_order_region():
     # Gaussian-like dense prior at large noise: one branch at every load
     out = MODEL.transitions(0.9, 0.5)
     assert all(math.isnan(v) for v in out.values())
+
+
+def test_batch_branch_search_equals_the_pointwise_one():
+    plist = [MODEL.resolve({"alpha": a, "rho": 0.1, "Delta": 1e-8}) for a in (0.1, 0.12, 0.18, 0.25)]
+    for p, batch in zip(plist, MODEL.branches_batch(plist)):
+        single = MODEL.branches(p)
+        assert len(single) == len(batch)
+        # both bracket on the same grid; the roots agree to the equation's own resolution
+        assert all(abs(a - b) < 1e-8 * a for a, b in zip(single, batch))
+
+
+def test_sweep_reports_the_branches_of_every_point():
+    s = replica.sweep(MODEL, {"rho": 0.1, "Delta": 1e-8}, "alpha", [0.12, 0.18, 0.25])
+    assert list(s.array("branches")) == [3.0, 3.0, 1.0]
+    assert s.array("mse_amp")[1] > 0.04 and s.array("mse")[1] < 1e-6
