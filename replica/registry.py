@@ -10,6 +10,7 @@ from .errors import ModelNotFoundError
 from .model import Model
 from .models.bayes_optimal import BayesOptimal
 from .models.deep_linear import DeepLinear
+from .models.diffusion import Diffusion
 from .models.expansion_perceptron import ExpansionPerceptron
 from .models.gardner import Gardner
 from .models.hopfield import Hopfield
@@ -17,6 +18,7 @@ from .models.sk import SK
 from .models.intrinsic_dimension import IntrinsicDimension
 from .models.ising_perceptron import IsingPerceptron
 from .models.jepa_vs_mae import JepaVsMae
+from .models.l1_recovery import L1Recovery
 from .models.lasso import Lasso
 from .models.m_estimation import MEstimation
 from .models.marchenko_pastur import MarchenkoPastur
@@ -25,7 +27,7 @@ from .models.teacher_student import TeacherStudent
 
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, ExpansionPerceptron, Hopfield,
                                     MarchenkoPastur, SpikedCovariance, MEstimation, Lasso, BayesOptimal, DeepLinear,
-                                    JepaVsMae, IntrinsicDimension)}
+                                    JepaVsMae, IntrinsicDimension, Diffusion, L1Recovery)}
 
 
 def get_model(name: str) -> Model:

@@ -1,0 +1,121 @@
+"""Running the diffusion / flow-matching samplers on n samples (for the ``diffusion`` model).
+
+The denoisers are written here by hand (numpy), independently of the SymPy derivation in
+``replica/models/diffusion.py`` (tests/test_diffusion.py checks they agree):
+
+* VE diffusion, x_t = x0 + sigma_q sqrt(t) z, V_t = sigma0^2 + sigma_q^2 t:
+  Gaussian data  D(x) = mu + sigma0^2 (x - mu)/V_t;
+  mixture        D(x) = (sigma0^2 x + sigma_q^2 t m tanh(<m, x>/V_t))/V_t (per coordinate; m = mu 1).
+* linear flow, x_t = (1-t) x0 + t x1, x1 ~ N(0, sigma_q^2 I), V_t = (1-t)^2 sigma0^2 + t^2 sigma_q^2:
+  Gaussian data  D(x) = mu + (1-t) sigma0^2 (x - (1-t) mu)/V_t;
+  mixture        D(x) = ((1-t) sigma0^2 x + t^2 sigma_q^2 m tanh((1-t) <m, x>/V_t))/V_t;
+  velocity       v = E[x0 - x1 | x_t] = (D(x) - x)/t.
+
+A trial draws ``n`` samples of dimension ``dim`` from the start distribution, runs ``steps`` steps
+of the sampler, and returns the mean over coordinates of the sample mean and of the unbiased
+sample variance (Gaussian data), or the mean of |<x, m>|/|m| (mixture).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MAX_ENTRIES = 50_000_000
+
+
+def denoiser(params, x, t, process):
+    mu, s0, sq = float(params["mu"]), float(params["sigma0"]), float(params["sigma_q"])
+    mixture = params["data"] == "mixture"
+    if process == "ve":
+        a, b2 = 1.0, sq * sq * t
+    else:
+        a, b2 = 1.0 - t, (sq * t) ** 2
+    V = a * a * s0 * s0 + b2
+    if not mixture:
+        return mu + a * s0 * s0 * (x - a * mu) / V
+    proj = mu * np.sum(x, axis=-1, keepdims=True)         # <m, x> with m = mu 1
+    return (a * s0 * s0 * x + b2 * mu * np.tanh(a * proj / V)) / V
+
+
+def run_sampler(params, x, rng):
+    """Run the sampler from the samples ``x`` (n, dim) at t = 1 down to t = 0."""
+    sampler, n = params["sampler"], int(params["steps"])
+    sq = float(params["sigma_q"])
+    dt = 1.0 / n
+    for k in range(n, 0, -1):
+        t = k / n
+        if sampler == "flow":
+            D = denoiser(params, x, t, "fm")
+            x = x + dt * (D - x) / t
+            continue
+        D = denoiser(params, x, t, "ve")
+        mean = (dt / t) * D + (1 - dt / t) * x              # E[x_{t-dt} | x_t]
+        if sampler == "ddpm":
+            x = mean + sq * math.sqrt(dt) * rng.standard_normal(x.shape)
+        else:
+            lam = math.sqrt(t) / (math.sqrt(t - dt) + math.sqrt(t))
+            x = x + lam * (mean - x)
+    return x
+
+
+def start_samples(params, n, rng):
+    dim = int(params["dim"])
+    mu, s0, sq = float(params["mu"]), float(params["sigma0"]), float(params["sigma_q"])
+    z = rng.standard_normal((n, dim))
+    if params["sampler"] == "flow" or params["init"] == "noise":
+        return sq * z
+    # the exact VE marginal at t = 1: data + N(0, sigma_q^2)
+    if params["data"] == "gaussian":
+        x0 = mu + s0 * rng.standard_normal((n, dim))
+    else:
+        sign = rng.choice([-1.0, 1.0], size=(n, 1))
+        x0 = sign * mu + s0 * rng.standard_normal((n, dim))
+    return x0 + sq * z
+
+
+CLONE_STEPS = 25
+
+
+def clone_trial(params, n, rng, steps=CLONE_STEPS):
+    """Fraction of n pairs of reverse VP trajectories, cloned at t_clone, that end on the same side.
+
+    Forward: x0 from the mixture, x_t = e^{-t} x0 + sqrt(1 - e^{-2t}) z. Reverse: ``steps`` steps of
+    the exact reverse kernel of the mixture, written by hand: from x at time t to time s < t, pick the
+    component c with probability P(c | x_t) = logistic(2 c a_t <m, x>/V_t) (a_t = e^{-t},
+    V_t = a_t^2 sigma0^2 + 1 - a_t^2), then x_s | x_t, c ~ N(a_s c m + a_{t|s} V_s/V_t (x - a_t c m),
+    (V_s - a_{t|s}^2 V_s^2/V_t) I) with a_{t|s} = e^{-(t - s)} (the pair (x_s, x_t) is jointly
+    Gaussian given c). The law of the endpoint does not depend on ``steps``."""
+    dim = int(params["dim"])
+    mu, s0, tc = float(params["mu"]), float(params["sigma0"]), float(params["t_clone"])
+    m = mu * np.ones(dim)
+    sign = rng.choice([-1.0, 1.0], size=(n, 1))
+    x0 = sign * m + s0 * rng.standard_normal((n, dim))
+    a = math.exp(-tc)
+    xt = a * x0 + math.sqrt(1 - a * a) * rng.standard_normal((n, dim))
+    times = np.linspace(tc, 0.0, steps + 1)
+    ends = []
+    for _clone in range(2):
+        x = xt.copy()
+        for t, s in zip(times[:-1], times[1:]):
+            at, as_ = math.exp(-t), math.exp(-s)
+            Vt, Vs = at * at * s0 * s0 + 1 - at * at, as_ * as_ * s0 * s0 + 1 - as_ * as_
+            ats = math.exp(-(t - s))
+            p_plus = 0.5 * (1 + np.tanh(at * (x @ m) / Vt))
+            c = np.where(rng.random(n) < p_plus, 1.0, -1.0)[:, None]
+            mean = as_ * c * m + ats * Vs / Vt * (x - at * c * m)
+            var = max(Vs - ats * ats * Vs * Vs / Vt, 0.0)
+            x = mean + math.sqrt(var) * rng.standard_normal((n, dim))
+        ends.append(np.sign(x @ m))
+    return float(np.mean(ends[0] == ends[1]))
+
+
+def sample_trial(params, n, rng):
+    dim = int(params["dim"])
+    if n * dim > MAX_ENTRIES:
+        raise ValueError(f"n * dim = {n * dim} samples entries is more than this simulator holds ({MAX_ENTRIES})")
+    x = run_sampler(params, start_samples(params, n, rng), rng)
+    if params["data"] == "gaussian":
+        return {"mean": float(np.mean(x)), "variance": float(np.mean(np.var(x, axis=0, ddof=1)))}
+    proj = np.sum(x, axis=-1) / math.sqrt(dim)
+    return {"abs_projection": float(np.mean(np.abs(proj))), "clone_agreement": clone_trial(params, n, rng)}
