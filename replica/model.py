@@ -127,7 +127,8 @@ class Model:
 
     def extra_observables(self, params: dict, solution) -> dict:
         """Optional: observables computed numerically from a converged saddle point (``solution``:
-        the order parameters' values), e.g. other branches of the same equations. Default: none."""
+        the order parameters' values; None where the model has no saddle point at these parameters),
+        e.g. other branches of the same equations or a phase boundary. Default: none."""
         return {}
 
     def extra_observables_batch(self, plist: list, solutions: list):

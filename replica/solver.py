@@ -258,8 +258,8 @@ def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: 
     limits = _limits(model, params, dps)
     if not model.order_parameters or not model.saddle_active(params):
         return PointResult(model=model.name, params=dict(params), order_parameters={},
-                           observables=limits, free_energy=None, converged=True, residual=0.0,
-                           iterations=0, dps=dps)
+                           observables=dict(limits, **model.extra_observables(params, None)), free_energy=None,
+                           converged=True, residual=0.0, iterations=0, dps=dps)
     sol = solve_batch(model, [params])[0]
     if not sol["converged"]:
         sol = _continuation_single(model, params, sol)

@@ -445,3 +445,14 @@ def test_theory_agrees_with_zero_temperature_dynamics(alpha, ns, trials, seed):
     # not vacuous at alpha = 0.1: the error fraction (1 - m)/2 = 1.0e-3 is resolved to better than 25%
     if alpha == 0.1:
         assert o.extrapolated_stderr < 0.25 * (1 - o.theory)
+
+
+def test_retrieval_boundary_as_an_observable():
+    # boundaries=yes reports T_M(alpha): retrieval (m > 0) just below it, none just above
+    r = replica.solve(MODEL, {"alpha": 0.05, "boundaries": "yes"})
+    tm = r.observables["T_M"]
+    assert 0.5 < tm < 0.6
+    below = replica.solve(MODEL, {"alpha": 0.05, "T": tm - 2e-3}).observables["m"]
+    above = replica.solve(MODEL, {"alpha": 0.05, "T": tm + 2e-3}).observables["m"]
+    assert below > 0.5 and above == 0.0
+    assert "T_M" not in replica.solve(MODEL, {"alpha": 0.05}).observables

@@ -268,6 +268,9 @@ class Hopfield(Model):
     parameters = (
         Parameter("alpha", "load: stored patterns per neuron, P/N", POSITIVE, 0.1, latex="alpha"),
         Parameter("T", "temperature (optional: unset gives the T -> 0 results only)", POSITIVE, None, latex="T"),
+        Parameter("boundaries", "yes: also the retrieval boundary T_M(alpha) (bisection on the existence of the "
+                  "retrieval state, a few seconds; sweep alpha for the line)", default="no", kind="categorical",
+                  choices=("no", "yes")),
     )
     order_parameters = (
         OrderParameter("m", "overlap with the retrieved pattern (0 in the spin-glass state)",
@@ -289,6 +292,7 @@ class Hopfield(Model):
         Observable("alpha_c", "T = 0 storage capacity (saddle-node of the derived T -> 0 equations)"),
         Observable("m_c", "retrieval overlap at the capacity alpha_c (T = 0)"),
         Observable("T_g", "spin-glass temperature 1 + sqrt(alpha) (derived instability of the paramagnet)"),
+        Observable("T_M", "boundaries=yes: highest temperature with a retrieval state, T_M(alpha) (numerical)"),
         Observable("m_T0", "retrieval overlap at T = 0 (derived T -> 0 limit; 0 for alpha > alpha_c); "
                            "what the zero-temperature simulation measures"),
         Observable("free_energy_T0", "free energy (= energy) of the retrieval state at T = 0"),
@@ -318,7 +322,7 @@ class Hopfield(Model):
 
     # -- the free energy and what is derived from it ----------------------------
     def _symbols(self):
-        (m, q, r), (alpha, T) = (o.symbol for o in self.order_parameters), (p.symbol for p in self.parameters)
+        (m, q, r), (alpha, T) = (o.symbol for o in self.order_parameters), (p.symbol for p in self.parameters[:2])
         return m, q, r, alpha, T
 
     def free_energy(self, choices):
@@ -424,6 +428,15 @@ class Hopfield(Model):
     # -- which branch ----------------------------------------------------------
     def saddle_active(self, params):
         return params.get("T") is not None
+
+    def choices(self, params):
+        """``boundaries`` only asks for extra numerics: it does not change the derivation."""
+        return {}
+
+    def extra_observables(self, params, solution):
+        if params.get("boundaries") != "yes":
+            return {}
+        return {"T_M": retrieval_temperature(float(params["alpha"]), self, tol=1e-10)}
 
     def starting_points(self, params):
         """The state itself, found by :func:`branch_state` (retrieval if it exists, else m = 0);
