@@ -22,12 +22,13 @@ from .models.l1_recovery import L1Recovery
 from .models.lasso import Lasso
 from .models.m_estimation import MEstimation
 from .models.marchenko_pastur import MarchenkoPastur
+from .models.minnorm import Minnorm
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, ExpansionPerceptron, Hopfield,
                                     MarchenkoPastur, SpikedCovariance, MEstimation, Lasso, BayesOptimal, DeepLinear,
-                                    JepaVsMae, IntrinsicDimension, Diffusion, L1Recovery)}
+                                    JepaVsMae, Minnorm, IntrinsicDimension, Diffusion, L1Recovery)}
 
 
 def get_model(name: str) -> Model:

@@ -81,6 +81,8 @@ POINTS = {
                   ({"sampler": "flow", "init": "noise", "dim": 5}, []),
                   ({"data": "mixture", "sampler": "flow", "t_clone": 1.2}, []),
                   ({"sampler": "ddpm", "init": "noise"}, [])],
+    "minnorm": [({"alpha": 0.5}, [0.9]), ({"alpha": 1.5}, [0.2]), ({"alpha": 1.0, "depth": 2}, [0.47]),
+                ({"task": "regression", "alpha": 0.3}, [])],
     "spiked-covariance": [({"gamma": 0.5, "beta": 2.0}, [0.3, 0.6]), ({"gamma": 0.5, "beta": 0.3}, [0.4, 0.1]),
                           ({"gamma": 2.0, "beta": 4.0}, [0.6, 0.8])],
 }
