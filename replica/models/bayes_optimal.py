@@ -256,7 +256,9 @@ class BayesOptimal(Model):
 
         sol = root(F, [math.log(math.sqrt(pair[0] * pair[1])), alpha0], method="hybr", options={"xtol": 1e-14})
         residual = max(abs(x) for x in F(sol.x))
-        if not sol.success or residual > 1e-10:
+        # judged by the residual (hybr may report a stall when it is already at rounding level) and
+        # by staying near the bisection's estimate (the pair it followed, not another one)
+        if residual > 1e-10 or not abs(sol.x[1] - alpha0) < 0.05 * alpha0:
             raise ConvergenceError(f"bayes-optimal spinodal near alpha={alpha0:.10g}: Newton did not converge "
                                    f"(residual {residual:.3g}, last alpha={sol.x[1]:.17g}, E={math.exp(sol.x[0]):.17g})")
         return float(sol.x[1])
