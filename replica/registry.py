@@ -23,12 +23,14 @@ from .models.lasso import Lasso
 from .models.m_estimation import MEstimation
 from .models.marchenko_pastur import MarchenkoPastur
 from .models.minnorm import Minnorm
+from .models.optimal_m_estimation import OptimalMEstimation
 from .models.spiked_covariance import SpikedCovariance
 from .models.teacher_student import TeacherStudent
 
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, ExpansionPerceptron, Hopfield,
-                                    MarchenkoPastur, SpikedCovariance, MEstimation, Lasso, BayesOptimal, DeepLinear,
-                                    JepaVsMae, Minnorm, IntrinsicDimension, Diffusion, L1Recovery)}
+                                    MarchenkoPastur, SpikedCovariance, MEstimation, OptimalMEstimation, Lasso,
+                                    L1Recovery, BayesOptimal, DeepLinear, JepaVsMae, Minnorm, IntrinsicDimension,
+                                    Diffusion)}
 
 
 def get_model(name: str) -> Model:

@@ -61,6 +61,8 @@ POINTS = {
                        "sparsity": 0.2, "lambda": 0.3}, [0.1, 1.5, 0.05, 0.4]),
                      ({"alpha": 3.0, "loss": "quantile", "regularizer": "elastic-net", "quantile_tau": 0.3},
                       [0.2, 0.4, 0.3, 2.0])],
+    "optimal-m-estimation": [({"alpha": 2.0}, [0.3, 0.4]), ({"alpha": 3.0, "prior": "flat"}, [0.2, 0.3]),
+                             ({"alpha": 0.5, "noise_scale": 0.3, "prior_scale": 2.0}, [0.4, 0.6])],
     "lasso": [({"delta": 0.5, "rho": 0.1, "lam": 0.1, "sigma": 0.1}, [0.02, 1.5, 0.05, 0.3]),
               ({"delta": 2.0, "rho": 0.5, "lam": 0.5, "sigma": 0.2}, [0.1, 0.3, 0.2, 1.5])],
     "l1-recovery": [({"delta": 0.5}, [0.9]), ({"delta": 0.25, "signal": "nonnegative"}, [0.6]),

@@ -172,7 +172,7 @@ class L1Recovery(Model):
         return [(g,) for g in self.order_parameters[0].guesses] + [(0.6 * z0,), (0.8 * z0,), (z0,)]
 
     def extra_observables(self, params, solution):
-        if params.get("rho") is None:
+        if params.get("rho") is None or solution is None:      # no saddle point (delta = 1): see its variant
             return {}
         d = self.derivation(params)
         z = float(solution[0])
