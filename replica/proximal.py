@@ -82,7 +82,7 @@ class _Kinked(Heaviside):
     that the package's quadrature (:func:`replica.symbolic.kinks`) finds the kink at arg = 0."""
 
     def __new__(cls, arg, **options):
-        return sympy.Function.__new__(cls, sympy.sympify(arg), **options)
+        return sympy.Function.__new__(cls, as_expr(arg), **options)     # as_expr refuses strings
 
     @classmethod
     def eval(cls, arg):

@@ -458,7 +458,7 @@ def test_compare_json_and_plot(capsys, tmp_path):
         assert [p["n"] for p in o["per_n"]] == [6, 8, 10]
         for p in o["per_n"]:
             assert set(p) == {"n", "mean", "stderr"}
-            assert isinstance(p["mean"], float) and p["stderr"] >= 0
+            assert isinstance(p["mean"], float) and p["stderr"] > 0      # 40 instances never all equal
         assert isinstance(o["agrees"], bool)
         assert o["agrees"] == (abs(o["z"]) <= 3)
     energy = d["observables"]["energy"]
