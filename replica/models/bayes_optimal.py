@@ -221,13 +221,19 @@ class BayesOptimal(Model):
     def extra_observables_batch(self, plist, solutions):
         if any(p.get("thresholds") == "yes" for p in plist):
             return None                                    # thresholds: point by point
-        return [{"mse_amp": max(r) if r else float("nan"), "branches": float(len(r))}
-                for r in self.branches_batch(plist)]
+        return [self._branch_observables(r, float(x[0])) for r, x in zip(self.branches_batch(plist), solutions)]
+
+    @staticmethod
+    def _branch_observables(roots, E) -> dict:
+        """AMP's fixed point and the branch count; the saddle point E is itself stationary, so a scan
+        that missed it (closer to another root than the grid resolves) still counts it."""
+        if not any(abs(r - E) <= 1e-8 * E for r in roots):
+            roots = sorted(roots + [E])
+        return {"mse_amp": max(roots), "branches": float(len(roots))}
 
     def extra_observables(self, params, solution) -> dict:
         """Observables beyond the saddle point: AMP's fixed point and the number of branches."""
-        roots = self.branches(params)
-        out = {"mse_amp": max(roots) if roots else float("nan"), "branches": float(len(roots))}
+        out = self._branch_observables(self.branches(params), float(solution[0]))
         if params.get("thresholds") == "yes":
             out.update(self.transitions(float(params["rho"]), float(params["Delta"])))
         return out

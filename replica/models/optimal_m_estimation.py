@@ -260,11 +260,15 @@ class OptimalMEstimation(Model):
     def extra_observables(self, params, solution) -> dict:
         out = {"mse_map": self.mse_map(params)}
         if params["prior"] == "flat":
-            out.update(mse_bayes=float("nan"), stationary_points=float("nan"))
-            return out
+            return out                    # no prior, no Bayes estimator: mse_bayes is not defined
         pts = self.stationary_points(params)
+        q, qd = (float(v) for v in solution)
+        if not any(abs(p[0] - q) <= 1e-8 * q for p in pts):
+            # the saddle point is itself stationary: a scan that missed it must not lose it
+            rest = [float(params[p.name]) for p in self.real_parameters]
+            pts.append((q, qd, float(self.derivation(params).numpy_free_energy(q, qd, *rest))))
         out["stationary_points"] = float(len(pts))
-        out["mse_bayes"] = min(pts, key=lambda p: p[2])[0] if pts else float("nan")
+        out["mse_bayes"] = min(pts, key=lambda p: p[2])[0]
         return out
 
 
