@@ -27,6 +27,7 @@ from pathlib import Path
 from .errors import ReplicaError
 from .latex import _escape, derivation_latex, latex
 from .model import Model
+from .verify import _label, verify
 
 #: where the derivation sources live (the repository's ``derivations/`` folder)
 DERIVATIONS = Path(__file__).resolve().parent.parent / "derivations"
@@ -64,20 +65,15 @@ def _metadata_tables(model: Model) -> str:
     return "\n".join(out)
 
 
-def _label(params: dict) -> str:
-    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
-
-
 def numbers_table(model: Model) -> str:
     """The model's reference values next to what the package computes (the rows of ``replica verify``)."""
-    from .verify import verify
     rows = verify([model], compares=False)
     if not rows:
         return r"\noindent This model has no literature references yet."
     out = [r"\begin{longtable}{lllp{0.42\textwidth}}",
            r"check & computed & reference & source \\ \hline"]
     for ref, row in zip(model.references, rows):
-        computed = row["detail"].split(" vs ")[0] if row["pass"] or " vs " in row["detail"] else "error"
+        computed = row["detail"].split(" vs ")[0] if " vs " in row["detail"] else "error"
         out.append(r"\texttt{%s} & %s & %.15g & %s \\" % (
             _escape(row["check"]), _escape(computed), ref.value,
             _escape(ref.source) + ("" if row["pass"] else r" \textbf{(FAILS)}")))

@@ -173,15 +173,15 @@ class Model:
         return out
 
     def choices(self, params: dict) -> dict:
-        return {p.name: params[p.name] for p in self.parameters if p.kind == "categorical"}
+        return {p.name: params[p.name] for p in self.parameters
+                if p.kind == "categorical" and p.changes_derivation}
 
     @property
     def real_parameters(self) -> tuple:
         return tuple(p for p in self.parameters if p.kind != "categorical")
 
     def derivation(self, params: dict | None = None) -> "Derivation":
-        choices = self.choices(params) if params else {p.name: p.default for p in self.parameters
-                                                        if p.kind == "categorical"}
+        choices = self.choices(params or {p.name: p.default for p in self.parameters})
         return _derivation(type(self), tuple(sorted(choices.items())))
 
     def _repr_html_(self) -> str:

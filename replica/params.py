@@ -76,6 +76,9 @@ class Parameter:
     kind: str = "real"
     choices: tuple = ()
     latex: str | None = None
+    #: a categorical parameter that only asks for extra numerics (a phase boundary, thresholds)
+    #: and leaves the free energy unchanged sets this False: it is not part of the derivation's key
+    changes_derivation: bool = True
     symbol: sympy.Symbol = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
@@ -144,6 +147,9 @@ class OrderParameter:
     domain: Interval = UNIT_OPEN
     guesses: tuple = (0.5,)
     latex: str | None = None
+    #: a categorical parameter that only asks for extra numerics (a phase boundary, thresholds)
+    #: and leaves the free energy unchanged sets this False: it is not part of the derivation's key
+    changes_derivation: bool = True
     symbol: sympy.Symbol = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):

@@ -71,7 +71,7 @@ class BayesOptimal(Model):
         Parameter("Delta", "noise variance of each measurement", POSITIVE, 1e-2, latex="Delta"),
         Parameter("thresholds", "yes: also locate, at this rho and Delta, the loads where the low-error branch "
                   "appears, wins (information-theoretic) and where the high-error branch disappears (algorithmic)",
-                  default="no", kind="categorical", choices=("no", "yes")),
+                  default="no", kind="categorical", choices=("no", "yes"), changes_derivation=False),
     )
     order_parameters = (
         OrderParameter("E", "mean squared error per component (the replica overlap rho - q)",
@@ -105,10 +105,6 @@ class BayesOptimal(Model):
 
     def _symbols(self):
         return [p.symbol for p in self.parameters[:3]], self.order_parameters[0].symbol
-
-    def choices(self, params):
-        """``thresholds`` only asks for extra numerics: it does not change the derivation."""
-        return {}
 
     def free_energy(self, choices):
         (alpha, rho, Delta), E = self._symbols()

@@ -270,7 +270,7 @@ class Hopfield(Model):
         Parameter("T", "temperature (optional: unset gives the T -> 0 results only)", POSITIVE, None, latex="T"),
         Parameter("boundaries", "yes: also the retrieval boundary T_M(alpha) (bisection on the existence of the "
                   "retrieval state, a few seconds; sweep alpha for the line)", default="no", kind="categorical",
-                  choices=("no", "yes")),
+                  choices=("no", "yes"), changes_derivation=False),
     )
     order_parameters = (
         OrderParameter("m", "overlap with the retrieved pattern (0 in the spin-glass state)",
@@ -428,10 +428,6 @@ class Hopfield(Model):
     # -- which branch ----------------------------------------------------------
     def saddle_active(self, params):
         return params.get("T") is not None
-
-    def choices(self, params):
-        """``boundaries`` only asks for extra numerics: it does not change the derivation."""
-        return {}
 
     def extra_observables(self, params, solution):
         if params.get("boundaries") != "yes":
