@@ -46,6 +46,10 @@ def _exact_decimals(model, given, dps):
 def sweep(model, params: dict | None, name: str, values, dps: int | None = None, progress: bool = False):
     """Solve along ``name`` over ``values``; non-converged points are flagged, never dropped."""
     m = _model(model)
+    if m.parameter(name).kind == "array":
+        from .errors import ParameterError
+        raise ParameterError(f"parameter {name!r} is an array ({m.parameter(name).domain_text}): it cannot be "
+                             "swept; sweep a real or integer parameter and set the array with --set")
     given = dict(params or {})
     given.pop(name, None)
     return solver.sweep(m, given, name, values, dps=dps, progress=progress)

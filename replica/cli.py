@@ -120,6 +120,10 @@ def _fmt(x) -> str:
         return str(x)
     if isinstance(x, str):
         return x
+    if isinstance(x, tuple):                # an array parameter, in the --set syntax
+        if x and isinstance(x[0], tuple):
+            return ";".join(",".join(f"{float(e):.12g}" for e in row) for row in x)
+        return ",".join(f"{float(e):.12g}" for e in x)
     try:
         return f"{float(x):.12g}"
     except (TypeError, ValueError):

@@ -40,6 +40,8 @@ def _jsonable(v):
         return v
     if isinstance(v, float):
         return repr(v)                      # exact: 0.1 and 0.1000000000000001 are different inputs
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(e) for e in v]    # array parameters: every entry exactly
     return str(v)                           # mpmath numbers: every digit
 
 

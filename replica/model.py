@@ -173,12 +173,15 @@ class Model:
         return out
 
     def choices(self, params: dict) -> dict:
+        """The values that key the derivation: categorical choices (unless they leave it unchanged)
+        and array parameters (tuples; their numbers may be built into the expressions)."""
         return {p.name: params[p.name] for p in self.parameters
-                if p.kind == "categorical" and p.changes_derivation}
+                if p.kind in ("categorical", "array") and p.changes_derivation}
 
     @property
     def real_parameters(self) -> tuple:
-        return tuple(p for p in self.parameters if p.kind != "categorical")
+        """The arguments of the compiled functions: real and integer parameters (not categorical or array)."""
+        return tuple(p for p in self.parameters if p.kind not in ("categorical", "array"))
 
     def derivation(self, params: dict | None = None) -> "Derivation":
         choices = self.choices(params or {p.name: p.default for p in self.parameters})

@@ -54,6 +54,8 @@ class Interval:
         return f"{left}{lo}, {hi}{right}"
 
 
+KINDS = ("real", "integer", "categorical", "array")
+
 REAL = Interval()
 POSITIVE = Interval(0.0, None)
 NONNEGATIVE = Interval(0.0, None, lower_closed=True)
@@ -64,9 +66,13 @@ UNIT_OPEN = Interval(0.0, 1.0)
 class Parameter:
     """A model parameter.
 
-    ``kind`` is ``"real"`` (``domain`` an :class:`Interval`), ``"integer"``
-    or ``"categorical"`` (``choices`` a tuple of names). ``default=None``
-    means optional: absent unless the user sets it.
+    ``kind`` is ``"real"`` (``domain`` an :class:`Interval`), ``"integer"``,
+    ``"categorical"`` (``choices`` a tuple of names) or ``"array"`` (a vector or
+    matrix of reals: ``shape`` says which, see :func:`parse_array`; the value is a
+    hashable tuple, of tuples for a matrix). ``default=None`` means optional:
+    absent unless the user sets it. Array parameters, like categorical ones, are
+    part of the derivation's key (their numbers may be built into the expressions)
+    and are not arguments of the compiled functions.
     """
 
     name: str
@@ -79,9 +85,17 @@ class Parameter:
     #: a categorical parameter that only asks for extra numerics (a phase boundary, thresholds)
     #: and leaves the free energy unchanged sets this False: it is not part of the derivation's key
     changes_derivation: bool = True
+    #: array parameters: "vector", "matrix" (rows of equal length) or "rows" (rows of any lengths)
+    shape: str = "vector"
+    #: array parameters: words for the expected size, e.g. "dim x dim, symmetric positive definite"
+    shape_text: str = ""
     symbol: sympy.Symbol = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind == "array" and self.shape not in ("vector", "matrix", "rows"):
+            raise ValueError(f"parameter {self.name!r}: shape {self.shape!r} is not vector, matrix or rows")
         assumptions = {"real": True}
         if self.kind == "real" and self.domain.lower is not None and self.domain.lower >= 0:
             assumptions["positive" if (self.domain.lower > 0 or not self.domain.lower_closed) else "nonnegative"] = True
@@ -91,6 +105,9 @@ class Parameter:
     def domain_text(self) -> str:
         if self.kind == "categorical":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "array":
+            what = {"vector": "a vector", "matrix": "a matrix", "rows": "rows"}[self.shape]
+            return what + (f" ({self.shape_text})" if self.shape_text else "") + f": {_array_syntax(self.shape)}"
         return str(self.domain) + (" (integer)" if self.kind == "integer" else "")
 
     def parse(self, value):
@@ -101,6 +118,8 @@ class Parameter:
                 raise ParameterError(
                     f"parameter {self.name!r}: {text!r} is not allowed; choose one of {', '.join(self.choices)}")
             return text
+        if self.kind == "array":
+            return parse_array(self.name, value, self.shape)
         if isinstance(value, str):
             if self.kind == "integer":
                 if not _INTEGER.match(value.strip()):
@@ -122,8 +141,82 @@ class Parameter:
         return x
 
     def describe(self) -> dict:
-        return {"name": self.name, "meaning": self.meaning, "domain": self.domain_text,
-                "default": self.default, "kind": self.kind}
+        out = {"name": self.name, "meaning": self.meaning, "domain": self.domain_text,
+               "default": self.default, "kind": self.kind}
+        if self.kind == "array":
+            out["shape"] = self.shape
+        return out
+
+
+def parse_array(name: str, value, shape: str = "vector") -> tuple:
+    """A vector (tuple of floats), a matrix (tuple of equal-length row tuples) or ``rows`` (tuple of
+    row tuples of any lengths) of finite reals.
+
+    From a string: entries separated by ``,``, rows by ``;`` (``"2,0.5;0.5,1"``), each entry a
+    decimal number (:func:`parse_number`); a vector may not contain ``;``. From Python: a list,
+    tuple or numpy array of numbers (nested once for a matrix or rows); a flat sequence given for
+    a matrix is one row. Anything else is a :class:`ParameterError`.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ParameterError(f"parameter {name!r}: an empty value; expected {_array_syntax(shape)}")
+        rows = text.split(";")
+        if shape == "vector" and len(rows) > 1:
+            raise ParameterError(f"parameter {name!r}: {text!r} has ';' but is a vector; expected "
+                                 f"{_array_syntax(shape)}")
+        table = []
+        for row in rows:
+            if not row.strip():
+                raise ParameterError(f"parameter {name!r}: {text!r} has an empty row; expected "
+                                     f"{_array_syntax(shape)}")
+            table.append([_array_entry(name, e) for e in row.split(",")])
+    else:
+        if isinstance(value, (bytes, dict, set)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
+            raise ParameterError(f"parameter {name!r}: {value!r} is not a {_array_word(shape)} of numbers")
+        try:
+            items = list(value)
+        except TypeError as exc:            # a 0-d numpy array
+            raise ParameterError(f"parameter {name!r}: {value!r} is not a {_array_word(shape)} of numbers") from exc
+        if not items:
+            raise ParameterError(f"parameter {name!r}: an empty value; expected {_array_syntax(shape)}")
+        nested = [hasattr(e, "__len__") and not isinstance(e, str) for e in items]
+        if shape == "vector" or not any(nested):
+            if any(nested):
+                raise ParameterError(f"parameter {name!r}: {value!r} is not a vector of numbers")
+            table = [[_array_entry(name, e) for e in items]]
+        else:
+            if not all(nested):
+                raise ParameterError(f"parameter {name!r}: {value!r} mixes numbers and rows")
+            table = [[_array_entry(name, e) for e in row] for row in items]
+            if any(not row for row in table):
+                raise ParameterError(f"parameter {name!r}: {value!r} has an empty row")
+    if shape == "matrix" and any(len(row) != len(table[0]) for row in table):
+        raise ParameterError(f"parameter {name!r}: rows of different lengths "
+                             f"({', '.join(str(len(r)) for r in table)}); a matrix needs equal rows")
+    if shape == "vector":
+        return tuple(table[0])
+    return tuple(tuple(row) for row in table)
+
+
+def _array_syntax(shape: str) -> str:
+    return "numbers separated by ','" if shape == "vector" else "rows separated by ';', entries by ','"
+
+
+def _array_word(shape: str) -> str:
+    return {"vector": "vector", "matrix": "matrix"}.get(shape, "list of rows")
+
+
+def _array_entry(name: str, e) -> float:
+    if isinstance(e, str):
+        x = parse_number(name, e)
+    elif isinstance(e, bool) or not isinstance(e, (int, float)) and not hasattr(e, "__float__"):
+        raise ParameterError(f"parameter {name!r}: entry {e!r} is not a number")
+    else:
+        x = float(e)
+    if not math.isfinite(x):
+        raise ParameterError(f"parameter {name!r}: entry {x} is not a finite number")
+    return x
 
 
 def _is_mp(x) -> bool:

@@ -281,3 +281,233 @@ def test_compare_ddim_agrees_and_is_reproducible():
     a = replica.simulate(MODEL, params, 500, 3, seed=7)["variance"]
     b = replica.simulate(MODEL, params, 500, 3, seed=7)["variance"]
     assert (a.mean, a.stderr) == (b.mean, b.stderr)
+
+
+# -- general data: N(m, Sigma) and sum_a w_a N(m_a, Sigma_a) -------------------------------------
+COV = "2,0.5;0.5,1"
+MIX3 = {"data": "mixture", "weights": "0.2,0.5,0.3", "means": "1,0;-1,1;0,-1.5",
+        "covariances": "0.1;0.2,0.05;0.3,0.1,0.1,0.2"}
+
+
+@pytest.mark.parametrize("given,name,fragment", [
+    ({"covariance": "1,2;2,1"}, "covariance", "smallest eigenvalue -1"),
+    ({"covariance": "1,0.5;0.4,1"}, "covariance", "not symmetric"),
+    ({"covariance": "1,0;0,1;1,1"}, "covariance", "set dim=3"),
+    ({"mean": "1,2,3"}, "mean", "does not match dim=2"),
+    ({"data": "mixture", "weights": "0.3,0.6"}, "weights", "does not sum to one (sum 0.9)"),
+    ({"data": "mixture", "weights": "1.2,-0.2"}, "weights", "weight <= 0"),
+    ({"data": "mixture", "weights": "0.5,0.5", "means": "1,0;0,1;1,1"}, "weights", "number of components"),
+    ({"data": "mixture", "weights": "0.2,0.3,0.5"}, "means", "set means"),
+    ({"data": "mixture", "covariances": "1,2,3;1"}, "covariances", "row 1 has 3 numbers"),
+    ({"data": "mixture", "covariances": "1,0,0,-1;1"}, "covariances", "component 1"),
+    ({"data": "mixture", "mean": "1,1"}, "mean", "is for data=gaussian"),
+    ({"covariance": "1,0;0,x"}, "covariance", "not a decimal number"),
+])
+def test_bad_general_data_is_a_one_line_error_naming_the_parameter(given, name, fragment):
+    with pytest.raises(ParameterError) as exc:
+        MODEL.resolve(given)
+    msg = str(exc.value)
+    assert repr(name) in msg and fragment in msg and "\n" not in msg, msg
+
+
+def _matrix_moments(params):
+    """Generated mean vector and covariance matrix, independently of the eigenbasis: the hand-written
+    simulator step is affine for Gaussian data; read off x' = G x + h + c xi by evaluating it at the
+    origin and the unit vectors (noise switched off by a zero-variance generator), then propagate
+    m' = G m + h, C' = G C G^T + c^2 I."""
+    d, n, sq = params["dim"], params["steps"], params["sigma_q"]
+    comps = sim.components(params)
+    w, mvec, S = comps
+    if params["sampler"] == "flow" or params["init"] == "noise":
+        m, C = np.zeros(d), sq * sq * np.eye(d)
+    else:
+        m, C = mvec[0].copy(), S[0] + sq * sq * np.eye(d)
+    basis = np.vstack([np.zeros(d), np.eye(d)])
+    for k in range(n, 0, -1):
+        t, dt = k / n, 1 / n
+        if params["sampler"] == "flow":
+            f = basis + dt * (sim.general_denoiser(comps, basis, t, "fm", sq) - basis) / t
+            c = 0.0
+        else:
+            Dv = sim.general_denoiser(comps, basis, t, "ve", sq)
+            mean = (dt / t) * Dv + (1 - dt / t) * basis
+            if params["sampler"] == "ddpm":
+                f, c = mean, sq * math.sqrt(dt)
+            else:
+                lam = math.sqrt(t) / (math.sqrt(t - dt) + math.sqrt(t))
+                f, c = basis + lam * (mean - basis), 0.0
+        h = f[0]
+        G = (f[1:] - h).T
+        m, C = G @ m + h, G @ C @ G.T + c * c * np.eye(d)
+    return m, C
+
+
+@pytest.mark.parametrize("sampler,init", [("ddim", "marginal"), ("ddpm", "noise"), ("flow", "marginal"),
+                                          ("ddpm", "marginal")])
+def test_general_gaussian_against_matrix_propagation(sampler, init):
+    from scipy.linalg import sqrtm
+    given = {"sampler": sampler, "init": init, "steps": 7, "dim": 3, "sigma_q": 1.5,
+             "mean": "0.4,-1,2", "covariance": "2,0.5,0.1;0.5,1,-0.3;0.1,-0.3,0.7"}
+    params = MODEL.resolve(given)
+    obs = replica.solve(MODEL, params).observables
+    m, C = _matrix_moments(params)
+    mu = np.array([0.4, -1, 2])
+    Sig = np.array([[2, 0.5, 0.1], [0.5, 1, -0.3], [0.1, -0.3, 0.7]])
+    assert obs["mean"] == pytest.approx(m.mean(), rel=1e-12, abs=1e-13)
+    assert obs["variance"] == pytest.approx(np.trace(C) / 3, rel=1e-12)
+    Si = np.linalg.inv(Sig)
+    kl = 0.5 * (np.trace(Si @ C) + (m - mu) @ Si @ (m - mu) - 3 + math.log(np.linalg.det(Sig) / np.linalg.det(C)))
+    assert obs["kl"] == pytest.approx(kl, rel=1e-10)
+    assert obs["mahalanobis"] == pytest.approx((np.trace(Si @ C) + (m - mu) @ Si @ (m - mu)) / 3, rel=1e-11)
+    # W2 between Gaussians, the general (Bures) formula: the generated covariance commutes with Sigma
+    rs = sqrtm(Sig)
+    w2sq = np.sum((m - mu)**2) + np.trace(C + Sig - 2 * np.real(sqrtm(rs @ C @ rs)))
+    assert obs["w2"] == pytest.approx(math.sqrt(w2sq), rel=1e-7)
+    assert np.max(np.abs(C @ Sig - Sig @ C)) < 1e-12
+
+
+def test_general_gaussian_defaults_and_one_step_reference():
+    # unset arrays give the isotropic path's numbers: mean = mu 1, covariance = sigma0^2 I
+    iso = solve(sampler="ddpm", steps=5, mu=0.3, sigma0=0.7)
+    for given in ({"mean": "0.3,0.3"}, {"covariance": "0.49,0;0,0.49", "mu": 0.3}):
+        gen = solve(sampler="ddpm", steps=5, sigma0=0.7, **given)
+        for k in ("mean", "variance", "kl", "w2", "mahalanobis"):
+            assert gen[k] == pytest.approx(iso[k], rel=1e-12), k
+    # one DDIM step from the exact marginal is E[x0 | x1]: covariance Sigma (Sigma + sq^2)^-1 Sigma
+    S = np.array([[2, 0.5], [0.5, 1]])
+    one = S @ np.linalg.inv(S + 4 * np.eye(2)) @ S
+    assert solve(sampler="ddim", steps=1, covariance=COV)["variance"] == pytest.approx(np.trace(one) / 2, rel=1e-13)
+
+
+def test_general_gaussian_monte_carlo_and_order():
+    params = MODEL.resolve({"sampler": "ddpm", "steps": 6, "covariance": COV, "mean": "0.5,-0.5"})
+    obs = replica.solve(MODEL, params).observables
+    n = 200_000
+    x = sim.run_sampler(params, sim.start_samples(params, n, np.random.default_rng(8)), np.random.default_rng(9))
+    est = sim.sample_trial(params, 2, np.random.default_rng(1))      # the trial's statistics, on 2 points
+    assert set(est) == set(MODEL.simulated_for(params))
+    assert abs(np.mean(x) - obs["mean"]) < 4 * np.std(x.mean(axis=1)) / math.sqrt(n)
+    r = x - np.array([0.5, -0.5])
+    q = np.sum(r * np.linalg.solve(np.array([[2, 0.5], [0.5, 1]]), r.T).T, axis=1) / 2
+    assert abs(q.mean() - obs["mahalanobis"]) < 4 * q.std() / math.sqrt(n)
+    # first order in 1/N, as in one dimension (each eigen-coordinate is the 1D recursion)
+    e = [solve(sampler="flow", steps=s, covariance=COV)["w2"] for s in (400, 800, 1600)]
+    assert math.log2(e[0] / e[1]) == pytest.approx(1.0, abs=0.03)
+
+
+@pytest.mark.parametrize("process", ["ve", "fm"])
+def test_general_mixture_derived_denoiser_matches_the_simulator(process):
+    params = MODEL.resolve(MIX3)
+    spec = dm.data_spec(params)
+    den, kern = dm.general_numeric(spec, process)
+    comps = sim.components(params)
+    x = np.random.default_rng(2).normal(0, 1.5, (50, 2))
+    for t in (0.95, 0.4, 0.05):
+        assert np.allclose(den(x, t, 1.0, 0.5, 2.0), sim.general_denoiser(comps, x, t, process, 2.0),
+                           rtol=1e-11, atol=1e-12)
+    assert np.allclose(kern(x, 1.0, 0.5, 0.8), sim.kernel_embedding(comps, x, 0.8), rtol=1e-12)
+    # Tweedie for the derived score: beta^2 grad ln p_t = alpha D - x
+    g = dm.general_derivation(spec, process)
+    alpha, beta = dm.forward(process)
+    args = list(g["xs"]) + [T, MU, S0, SQ]
+    f = sympy.lambdify(args, list(beta**2 * g["score"] - (alpha * g["denoiser"] - sympy.Matrix(g["xs"]))))
+    for xv, t in (((0.3, -0.2), 0.3), ((1.7, 0.8), 0.8), ((-1.0, -1.0), 0.1)):
+        assert max(abs(v) for v in f(*xv, t, 1.0, 0.5, 2.0)) < 1e-10
+    # the velocity's Euler step is the linear step with the derived denoiser
+    if process == "fm":
+        a, b, c = dm.linear_step("flow")
+        upd = dm.step_update("flow", "gaussian")
+        D1 = dm.derive("fm", "gaussian")["denoiser"].subs(T, dm.TK)
+        diff = sympy.lambdify([X, dm.K, dm.NS, MU, S0, SQ], upd - (a * X + b * D1))
+        assert abs(diff(0.7, 3, 10, 0.4, 0.6, 1.3)) < 1e-13
+
+
+def test_general_mixture_data_moments_against_sampling():
+    params = MODEL.resolve(dict(MIX3, kernel_width=0.8))
+    obs = replica.solve(MODEL, params).observables
+    comps = sim.components(params)
+    w, m, S = comps
+    mbar = w @ m
+    second = sum(w[a] * (np.trace(S[a]) + m[a] @ m[a]) for a in range(3))
+    assert obs["mean_data"] == pytest.approx(mbar.mean(), rel=1e-14)
+    assert obs["variance_data"] == pytest.approx((second - mbar @ mbar) / 2, rel=1e-14)
+    y = sim.data_samples(comps, 200_000, np.random.default_rng(4))
+    k = sim.kernel_embedding(comps, y, 0.8)
+    assert abs(k.mean() - obs["kernel_mean_data"]) < 4 * k.std() / math.sqrt(k.size)
+
+
+@pytest.mark.parametrize("given", [dict(MIX3, sampler="flow", steps=12),
+                                   {"data": "mixture", "weights": "0.3,0.7", "sampler": "ddim", "steps": 8},
+                                   {"data": "mixture", "weights": "0.3,0.7", "means": "1;-1", "covariances": "0.1;0.3",
+                                    "dim": 1, "sampler": "ddpm", "steps": 8}])
+def test_general_mixture_theory_against_monte_carlo(given):
+    params = MODEL.resolve(given)
+    obs = replica.solve(MODEL, params).observables
+    n = 100_000
+    x = sim.run_sampler(params, sim.start_samples(params, n, np.random.default_rng(3)), np.random.default_rng(4))
+    k = sim.kernel_embedding(sim.components(params), x, 1.0)
+    s = x.mean(axis=1)
+    # quadrature error <= 1e-4 (measured: 3e-5 when the panels double, three narrow components)
+    assert abs(s.mean() - obs["mean"]) < 4 * s.std() / math.sqrt(n) + 1e-4
+    assert abs(k.mean() - obs["kernel_mean"]) < 4 * k.std() / math.sqrt(n) + 1e-4
+    v = np.mean(np.var(x, axis=0, ddof=1))
+    assert abs(v - obs["variance"]) < 4 * math.sqrt(np.mean(np.var((x - x.mean(0))**2, axis=0)) / n) + 1e-4
+
+
+def test_general_mixture_quadrature_is_converged():
+    params = MODEL.resolve(dict(MIX3, sampler="ddim", steps=10))
+    spec = dm.data_spec(params)
+    a = dm.general_statistics(spec, "ddim", "marginal", 1.0, 0.5, 2.0, 1.0, 10)
+    b = dm.general_statistics(spec, "ddim", "marginal", 1.0, 0.5, 2.0, 1.0, 10, panels=64)
+    for k in a:
+        assert a[k] == pytest.approx(b[k], abs=1e-4)
+
+
+def test_general_mixture_discretisation_error_is_first_order():
+    base = {"data": "mixture", "weights": "0.3,0.7", "means": "1;-1", "covariances": "0.1;0.3", "dim": 1,
+            "sampler": "flow"}
+    data = solve(**base)["kernel_mean_data"]
+    e = [abs(solve(**base, steps=s)["kernel_mean"] - data) for s in (40, 80, 160)]
+    assert e[0] > e[1] > e[2]
+    assert math.log2(e[1] / e[2]) == pytest.approx(1.0, abs=0.1)
+
+
+def test_compare_general_mixture_agrees_and_detects_a_coarse_sampler():
+    params = MODEL.resolve(dict(MIX3, sampler="ddim", steps=3))
+    c = replica.compare(MODEL, params, [1000, 2000, 4000], trials=10, seed=2)
+    assert c.agrees, str(c)
+    # the N -> oo value (the data) is far from what 3 steps generate: the compare would fail
+    # if the theory were the data's kernel mean instead of the 3-step sampler's
+    o = c.observables["kernel_mean"]
+    data = replica.solve(MODEL, params).observables["kernel_mean_data"]
+    assert abs(o.extrapolated - data) > 6 * o.extrapolated_stderr
+    # ... and so would the theory of a sampler with twice the steps (a wrong step count)
+    six = replica.solve(MODEL, MODEL.resolve(dict(MIX3, sampler="ddim", steps=6))).observables["kernel_mean"]
+    assert abs(o.extrapolated - six) > 4 * o.extrapolated_stderr
+
+
+def test_compare_general_gaussian_agrees():
+    params = MODEL.resolve({"sampler": "flow", "steps": 10, "covariance": COV, "mean": "1,-1"})
+    c = replica.compare(MODEL, params, [1000, 2000, 4000], trials=10, seed=3)
+    assert c.agrees, str(c)
+    assert set(c.observables) == {"mean", "variance", "mahalanobis"}
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("given", [{"covariance": COV, "sampler": "ddpm"}, dict(MIX3, sampler="flow")])
+def test_general_latex_export_compiles(given, tmp_path, pdflatex):
+    params = MODEL.resolve(given)
+    model = MODEL.variant(params)
+    tex = tmp_path / "diffusion.tex"
+    tex.write_text(standalone_document(derivation_latex(model, params), "diffusion"))
+    proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_general_mixture_theory_limits_are_one_line_errors():
+    from replica.errors import ReplicaError
+    with pytest.raises(ReplicaError, match="dim <= 2"):
+        solve(data="mixture", weights="0.5,0.5", dim=3)
+    with pytest.raises(ReplicaError, match="dim = 1"):
+        solve(data="mixture", weights="0.5,0.5", sampler="ddpm")

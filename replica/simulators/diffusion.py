@@ -11,9 +11,18 @@ The denoisers are written here by hand (numpy), independently of the SymPy deriv
   mixture        D(x) = ((1-t) sigma0^2 x + t^2 sigma_q^2 m tanh((1-t) <m, x>/V_t))/V_t;
   velocity       v = E[x0 - x1 | x_t] = (D(x) - x)/t.
 
+General data (``mean``/``covariance`` or ``weights``/``means``/``covariances`` set), written with
+matrices (no eigenbasis, unlike the derivation): each component a is N(m_a, S_a); under
+x_t = a x0 + beta z its marginal is N(a m_a, C_a), C_a = a^2 S_a + beta^2 I, its denoiser
+m_a + a S_a C_a^{-1} (x - a m_a) (Gaussian conditioning), and the mixture weighs the components by
+w_a N(x; a m_a, C_a) (normalised, in logs); Gaussian data is the case K = 1.
+
 A trial draws ``n`` samples of dimension ``dim`` from the start distribution, runs ``steps`` steps
 of the sampler, and returns the mean over coordinates of the sample mean and of the unbiased
-sample variance (Gaussian data), or the mean of |<x, m>|/|m| (mixture).
+sample variance, and for Gaussian data the mean of (x - m)^T Sigma^{-1} (x - m)/dim; for the
+symmetric mixture the mean of |<x, m>|/|m|; for a general mixture, besides the mean and
+variance, the mean over samples of k_data(x) = E_y exp(-|x - y|^2/(2 ell^2)) =
+sum_a w_a ell^dim det(S_a + ell^2 I)^{-1/2} exp(-(x - m_a)^T (S_a + ell^2 I)^{-1} (x - m_a)/2).
 """
 from __future__ import annotations
 
@@ -24,7 +33,56 @@ import numpy as np
 MAX_ENTRIES = 50_000_000
 
 
+def components(params):
+    """(w (K,), m (K, d), S (K, d, d)) of general data, or None for the isotropic defaults."""
+    from replica.models.diffusion import data_spec, numeric_components
+    spec = data_spec(params)
+    if spec is None:
+        return None
+    return numeric_components(spec, float(params["mu"]), float(params["sigma0"]))
+
+
+def general_denoiser(comps, x, t, process, sq):
+    """E[x0 | x_t = x] for the mixture sum_a w_a N(m_a, S_a), by Gaussian conditioning (matrices)."""
+    w, m, S = comps
+    if process == "ve":
+        a, b2 = 1.0, sq * sq * t
+    else:
+        a, b2 = 1.0 - t, (sq * t) ** 2
+    d = x.shape[1]
+    logs, dens = [], []
+    for wa, ma, Sa in zip(w, m, S):
+        C = a * a * Sa + b2 * np.eye(d)
+        L = np.linalg.cholesky(C)
+        r = x - a * ma
+        sol = np.linalg.solve(C, r.T).T                      # C^{-1} (x - a m)
+        logs.append(math.log(wa) - 0.5 * np.sum(r * sol, axis=1) - np.sum(np.log(np.diag(L)))
+                    - 0.5 * d * math.log(2 * math.pi))
+        dens.append(ma + a * sol @ Sa)                      # S symmetric: (S C^{-1} r)^T = r^T C^{-1} S
+    logs = np.stack(logs, axis=1)
+    logs -= logs.max(axis=1, keepdims=True)
+    p = np.exp(logs)
+    p /= p.sum(axis=1, keepdims=True)
+    return sum(p[:, k:k + 1] * dens[k] for k in range(len(dens)))
+
+
+def kernel_embedding(comps, x, ell):
+    """k_data(x) = E_y exp(-|x - y|^2/(2 ell^2)) for y from the mixture (closed form, matrices)."""
+    w, m, S = comps
+    d = x.shape[1]
+    out = np.zeros(x.shape[0])
+    for wa, ma, Sa in zip(w, m, S):
+        C = Sa + ell * ell * np.eye(d)
+        r = x - ma
+        q = np.sum(r * np.linalg.solve(C, r.T).T, axis=1)
+        out += wa * ell**d / math.sqrt(np.linalg.det(C)) * np.exp(-0.5 * q)
+    return out
+
+
 def denoiser(params, x, t, process):
+    comps = components(params)
+    if comps is not None:
+        return general_denoiser(comps, x, t, process, float(params["sigma_q"]))
     mu, s0, sq = float(params["mu"]), float(params["sigma0"]), float(params["sigma_q"])
     mixture = params["data"] == "mixture"
     if process == "ve":
@@ -66,12 +124,27 @@ def start_samples(params, n, rng):
     if params["sampler"] == "flow" or params["init"] == "noise":
         return sq * z
     # the exact VE marginal at t = 1: data + N(0, sigma_q^2)
+    comps = components(params)
+    if comps is not None:
+        return data_samples(comps, n, rng) + sq * z
     if params["data"] == "gaussian":
         x0 = mu + s0 * rng.standard_normal((n, dim))
     else:
         sign = rng.choice([-1.0, 1.0], size=(n, 1))
         x0 = sign * mu + s0 * rng.standard_normal((n, dim))
     return x0 + sq * z
+
+
+def data_samples(comps, n, rng):
+    """n samples of the mixture: a component by its weight, then m_a + L_a z (Cholesky L_a)."""
+    w, m, S = comps
+    label = rng.choice(len(w), size=n, p=w / w.sum())
+    z = rng.standard_normal((n, m.shape[1]))
+    out = np.empty_like(z)
+    for a in range(len(w)):
+        sel = label == a
+        out[sel] = m[a] + z[sel] @ np.linalg.cholesky(S[a]).T
+    return out
 
 
 CLONE_STEPS = 25
@@ -115,7 +188,19 @@ def sample_trial(params, n, rng):
     if n * dim > MAX_ENTRIES:
         raise ValueError(f"n * dim = {n * dim} samples entries is more than this simulator holds ({MAX_ENTRIES})")
     x = run_sampler(params, start_samples(params, n, rng), rng)
+    comps = components(params)
+    moments = {"mean": float(np.mean(x)), "variance": float(np.mean(np.var(x, axis=0, ddof=1)))}
     if params["data"] == "gaussian":
-        return {"mean": float(np.mean(x)), "variance": float(np.mean(np.var(x, axis=0, ddof=1)))}
+        if comps is None:              # Sigma = sigma0^2 I (dim may be large: no matrix)
+            r = x - float(params["mu"])
+            q = np.sum(r * r, axis=1) / float(params["sigma0"])**2
+        else:
+            r = x - comps[1][0]
+            q = np.sum(r * np.linalg.solve(comps[2][0], r.T).T, axis=1)
+        moments["mahalanobis"] = float(np.mean(q) / dim)
+        return moments
+    if comps is not None:
+        moments["kernel_mean"] = float(np.mean(kernel_embedding(comps, x, float(params["kernel_width"]))))
+        return moments
     proj = np.sum(x, axis=-1) / math.sqrt(dim)
     return {"abs_projection": float(np.mean(np.abs(proj))), "clone_agreement": clone_trial(params, n, rng)}

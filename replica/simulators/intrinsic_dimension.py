@@ -10,9 +10,16 @@ deviation ``noise`` added to all ``D`` coordinates)
   Gaussian vector); needs ``D >= d + 1``; population covariance ``I_{d+1}/(d+1)``.
 * ``swiss-roll``: the scikit-learn convention, ``t ~ U(3 pi/2, 9 pi/2)``, ``h ~ U(0, 21)``,
   point ``(t cos t, h, t sin t)`` in the first three coordinates; ``d = 2``, ``D >= 3``.
+* ``torus``: the flat torus ``T^d``, angles ``theta_i ~ U(0, 2 pi)`` independent, embedded in
+  ``R^(2d)`` as ``(cos theta_1, sin theta_1, ..., cos theta_d, sin theta_d)`` (a product of unit
+  circles: intrinsically flat, uniform density, no boundary), then rotated into ``R^D`` by a random
+  orthogonal matrix (Haar, from the QR decomposition of a Gaussian matrix with the signs of the
+  diagonal of R fixed, drawn from the same generator); needs ``D >= 2d``; population covariance
+  ``Q diag(I_(2d)/2, 0) Q^T``.
 
 The estimators, functions and distances, are invariant under rotations and translations of the
-ambient space, so placing the manifold in the first coordinates loses no generality.
+ambient space, so placing the manifold in the first coordinates loses no generality (the torus is
+rotated anyway, which the tests use to check that invariance).
 
 Estimators
 ----------
@@ -40,9 +47,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 __all__ = ["MANIFOLDS", "ESTIMATORS", "sample_manifold", "participation_ratio", "neighbour_distances",
-           "twonn", "levina_bickel", "levina_bickel_pointwise", "estimate", "SWISS_T", "SWISS_H"]
+           "twonn", "levina_bickel", "levina_bickel_pointwise", "estimate", "random_rotation", "SWISS_T",
+           "SWISS_H"]
 
-MANIFOLDS = ("gaussian", "sphere", "swiss-roll")
+MANIFOLDS = ("gaussian", "sphere", "swiss-roll", "torus")
 ESTIMATORS = ("pr", "twonn", "mle")
 #: swiss roll (scikit-learn's make_swiss_roll): t ~ U(SWISS_T), height ~ U(0, SWISS_H)
 SWISS_T = (1.5 * math.pi, 4.5 * math.pi)
@@ -57,7 +65,7 @@ def check_geometry(manifold: str, d: int, D: int, noise: float) -> None:
         raise ValueError(f"d={d} is out of range; allowed: an integer >= 1")
     if int(D) != D or D < 1:
         raise ValueError(f"D={D} is out of range; allowed: an integer >= 1")
-    need = {"gaussian": d, "sphere": d + 1, "swiss-roll": 3}[manifold]
+    need = {"gaussian": d, "sphere": d + 1, "swiss-roll": 3, "torus": 2 * d}[manifold]
     if D < need:
         raise ValueError(f"D={D} is out of range for the {manifold} with d={d}; allowed: an integer >= {need}")
     if manifold == "swiss-roll" and d != 2:
@@ -76,6 +84,11 @@ def sample_manifold(manifold: str, d: int, D: int, noise: float, n: int, rng) ->
     elif manifold == "sphere":
         z = rng.standard_normal((n, d + 1))
         X[:, :d + 1] = z / np.linalg.norm(z, axis=1, keepdims=True)
+    elif manifold == "torus":
+        theta = rng.uniform(0.0, 2 * math.pi, (n, d))
+        X[:, 0:2 * d:2] = np.cos(theta)
+        X[:, 1:2 * d:2] = np.sin(theta)
+        X = X @ random_rotation(D, rng).T
     else:
         t = rng.uniform(SWISS_T[0], SWISS_T[1], n)
         X[:, 0] = t * np.cos(t)
@@ -84,6 +97,12 @@ def sample_manifold(manifold: str, d: int, D: int, noise: float, n: int, rng) ->
     if noise > 0:
         X += noise * rng.standard_normal((n, D))
     return X
+
+
+def random_rotation(D: int, rng) -> np.ndarray:
+    """A Haar-distributed D x D orthogonal matrix: Q of a Gaussian matrix's QR, columns times sign(diag R)."""
+    Q, R = np.linalg.qr(rng.standard_normal((D, D)))
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
 def participation_ratio(X: np.ndarray) -> float:
