@@ -8,6 +8,7 @@ import sys
 
 from .errors import ModelNotFoundError
 from .model import Model
+from .models.amp import Amp
 from .models.bayes_optimal import BayesOptimal
 from .models.deep_linear import DeepLinear
 from .models.diffusion import Diffusion
@@ -30,7 +31,7 @@ from .models.teacher_student import TeacherStudent
 MODELS = {cls.name: cls for cls in (Gardner, SK, TeacherStudent, IsingPerceptron, ExpansionPerceptron, Hopfield,
                                     MarchenkoPastur, SpikedCovariance, MEstimation, OptimalMEstimation, Lasso,
                                     L1Recovery, BayesOptimal, DeepLinear, JepaVsMae, Minnorm, IntrinsicDimension,
-                                    Diffusion)}
+                                    Diffusion, Amp)}
 
 
 def get_model(name: str) -> Model:
