@@ -22,9 +22,17 @@ def _md_escape(text: str) -> str:
 def _prose(tex: str) -> str:
     """The derivation source's LaTeX prose as Markdown (its inline math stays for MathJax)."""
     tex = re.sub(r"\\subsection\*\{([^}]*)\}", r"### \1", tex)
+    # typewriter text (commands, options) becomes code, kept verbatim: "--seed" is no en dash
+    code = []
+
+    def _code(match):
+        code.append(match.group(1).replace("\\_", "_"))
+        return f"\x00{len(code) - 1}\x00"
+
+    tex = re.sub(r"\\texttt\{([^}]*)\}", _code, tex)
     for a, b in ((r"\'e", "é"), ("~", " "), ("--", "–"), ("\\,", " ")):
         tex = tex.replace(a, b)
-    return tex
+    return re.sub("\x00(\\d+)\x00", lambda m: f"`{code[int(m.group(1))]}`", tex)
 
 
 def model_page(name: str) -> str:
