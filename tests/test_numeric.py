@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 from replica.numeric import compile_mpmath, compile_numpy, hermite_rule, kink_rule
-from replica.symbolic import GaussianAverage, LnH, LogTwoCosh
+from replica.symbolic import GaussianAverage, GaussPDF, InvMills, LnH, LogTwoCosh, MillsGap
 
 q, k, t, T, h, z = sympy.symbols("q kappa t T h z", real=True)
 
@@ -66,3 +66,51 @@ def test_log_two_cosh_does_not_overflow():
     f = compile_numpy(GaussianAverage(LogTwoCosh((sympy.sqrt(q) * z + h) / T), z), [q, T, h])
     v = f(0.999, 1e-6, 0.0)
     assert np.isfinite(v) and abs(v * 1e-6 - np.sqrt(0.999 * 2 / np.pi)) < 1e-9
+
+
+def _mp_average(f, z0, width, dps=30):
+    """int Dz f(z) by mpmath tanh-sinh with breakpoints at z0 + c width (c from -100 to 100): an
+    independent reference for transitions of any width."""
+    with mpmath.workdps(dps):
+        z0, width = mpmath.mpf(z0), mpmath.mpf(width)
+        pts = {z0 + c * width for c in (-100, -30, -10, -3, -1, 0, 1, 3, 10, 30, 100)}
+        pts |= {mpmath.mpf(c) for c in (-8, -4, -2, 0, 2, 4, 8)}
+        return mpmath.quad(lambda t: f(t) * mpmath.npdf(t), [-mpmath.inf] + sorted(pts) + [mpmath.inf])
+
+
+GARDNER_EQ = GaussianAverage(InvMills((k + sympy.sqrt(q) * t) / sympy.sqrt(1 - q))
+                             * MillsGap((k + sympy.sqrt(q) * t) / sympy.sqrt(1 - q)), t)
+
+
+@pytest.mark.parametrize("qv", [0.9999, 1 - 1e-8, 1 - 1e-11])
+@pytest.mark.parametrize("kv", [-1.0, 0.0, 1.0])
+def test_graded_rule_keeps_machine_precision_as_q_goes_to_one(qv, kv):
+    # the average in Gardner's saddle-point equation; with ten geometric panels a side whatever
+    # the width (the rule before 2026-12-04) it was off by 3e-12 at q = 1 - 1e-8
+    got = compile_numpy(GARDNER_EQ, [q, k])(qv, kv)
+
+    def f(tt):
+        u = (kv + mpmath.sqrt(mpmath.mpf(qv)) * tt) / mpmath.sqrt(1 - mpmath.mpf(qv))
+        g = mpmath.npdf(u) / (mpmath.erfc(u / mpmath.sqrt(2)) / 2)
+        return g * (g - u)
+
+    want = _mp_average(f, -kv / np.sqrt(qv), np.sqrt(1 - qv) / np.sqrt(qv))
+    assert abs(got - float(want)) <= 4e-16 * abs(float(want)) + 1e-17
+
+
+def test_graded_rule_resolves_a_narrow_gaussian_bump_next_to_a_step():
+    # the shape of the max-margin teacher-student integrand at alpha = 300: t^2 GaussPDF(t/w)/w, a
+    # bump of width w = 0.0052 at 0, times a step at -kappa = -0.0033; the rule before 2026-12-04
+    # (geometric panels from w/100, the step's half graded on the step's scale 1) missed it by 1e-9
+    W = sympy.Symbol("W", positive=True)
+    expr = GaussianAverage(t**2 * GaussPDF(t / W) * sympy.Heaviside(k + t), t) / W
+    wv, kv = 0.0052409793973959, 0.0033481726584747517
+    got = compile_numpy(expr, [W, k])(wv, kv)
+    with mpmath.workdps(30):
+        # closed form: phi(t) phi(t/w) = exp(-t^2/(2 s^2))/(2 pi), s^2 = w^2/(1 + w^2), and
+        # int_x^oo u^2 phi(u) du = x phi(x) + H(x)
+        wm, km = mpmath.mpf(wv), mpmath.mpf(kv)
+        sm = wm / mpmath.sqrt(1 + wm**2)
+        x = -km / sm
+        want = sm**3 * mpmath.sqrt(2 * mpmath.pi) * (x * mpmath.npdf(x) + mpmath.ncdf(-x)) / (2 * mpmath.pi * wm)
+    assert abs(got - float(want)) <= 2e-15 * abs(float(want))

@@ -244,6 +244,13 @@ class MaxMarginStudent(TeacherStudent):
         R, kappa, lam = (o.symbol for o in self.order_parameters)
         return kappa + lam * self._leading()
 
+    def equation_scales(self, choices):
+        """The R equation times 1 - R^2: its derivative in R grows like lambda/(1 - R^2) as R -> 1
+        (the teacher's field enters through GaussPDF(R t/sqrt(1 - R^2))), so unscaled a rounding of
+        R by one ulp moves it by ~1e-10 at alpha = 300 and the residual cannot reach 1e-12."""
+        R = self.order_parameters[0].symbol
+        return [1 - R**2, sympy.Integer(1), sympy.Integer(1)]
+
     def starting_points(self, params):
         """Near the noiseless curve: kappa ~ 1/(alpha + 0.3), 1 - R ~ 1.2/(1 + alpha)^2 (within 10%
         for alpha in [0.5, 50], measured), and lambda = -1/(dA/dkappa) bracketed by four values;
