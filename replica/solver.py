@@ -152,16 +152,25 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     """
     deriv = model.derivation(params_list[0])
     m = len(params_list)
+    x0 = None
     if starts is None:
         chosen = [model.starting_points(p) for p in params_list]
-        same = all(c is not None and c == chosen[0] for c in chosen)
-        starts = np.atleast_2d(np.array(chosen[0], dtype=float)) if same else _starts(model)
+        if all(c is not None for c in chosen):
+            # the model's own starts at every point (they may differ from point to point, e.g. the
+            # fixed point an algorithm reaches): one batch as long as every point has as many
+            per_point = [np.atleast_2d(np.array(c, dtype=float)) for c in chosen]
+            if all(a.shape == per_point[0].shape for a in per_point):
+                starts = per_point[0]
+                x0 = np.concatenate(per_point, axis=0)
+        if x0 is None:
+            starts = _starts(model)
     else:
         starts = np.atleast_2d(starts)
     s = starts.shape[0]
     P = _param_arrays(model, params_list)
     Pb = [np.repeat(p, s) for p in P]
-    x0 = np.tile(starts, (m, 1))
+    if x0 is None:
+        x0 = np.tile(starts, (m, 1))
     x, res, iters = newton_batch(deriv.numpy_system, x0, Pb, model, tol=tol)
     x = x.reshape(m, s, -1)
     res = res.reshape(m, s)
@@ -277,13 +286,23 @@ def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: 
     return result
 
 
+#: the largest number of starting points a failed point is retried from (see _continuation_single)
+CONTINUATION_STARTS = 1000
+
+
 def _continuation_single(model, params, sol):
-    """Retry a failed point with a dense grid of starting points."""
+    """Retry a failed point with a dense grid of starting points: ten values an order parameter,
+    fewer when there are many (at most CONTINUATION_STARTS starts in all: a model with five order
+    parameters would otherwise try 10^5 starts and take many minutes before reporting failure)."""
+    fractions = np.array([1e-6, 1e-3, 0.05, 0.2, 0.35, 0.65, 0.8, 0.95, 0.999, 1 - 1e-6])
+    k = len(model.order_parameters)
+    per_axis = max(3, min(len(fractions), int(CONTINUATION_STARTS ** (1 / k) + 1e-9)))
+    fractions = fractions[np.round(np.linspace(0, len(fractions) - 1, per_axis)).astype(int)]
     grids = []
     for o in model.order_parameters:
         lo = o.domain.lower if o.domain.lower is not None else -10.0
         hi = o.domain.upper if o.domain.upper is not None else 10.0
-        grids.append(lo + (hi - lo) * np.array([1e-6, 1e-3, 0.05, 0.2, 0.35, 0.65, 0.8, 0.95, 0.999, 1 - 1e-6]))
+        grids.append(lo + (hi - lo) * fractions)
     starts = np.array(list(itertools.product(*grids)))
     retry = solve_batch(model, [params], starts=starts)[0]
     return retry if retry["converged"] else sol

@@ -307,8 +307,8 @@ class Amp(Model):
     def extra_observables(self, params, solution):
         E = float(solution[0])
         if params.get("denoiser", "soft") == "bayes":
-            # a sweep solves every point from the same guesses and selects by the potential: make sure
-            # the selected stationary point is the one AMP reaches from no information
+            # the solver starts from AMP's fixed point (starting_points); should it ever end on another
+            # stationary point (several coexist in the hard phase), say so instead of reporting it
             E_amp = self.amp_fixed_point(params)
             if abs(E - E_amp) > 1e-8 * E_amp:
                 raise ConvergenceError(
