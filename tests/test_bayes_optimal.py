@@ -246,3 +246,51 @@ def test_sweep_reports_the_branches_of_every_point():
     s = replica.sweep(MODEL, {"rho": 0.1, "Delta": 1e-8}, "alpha", [0.12, 0.18, 0.25])
     assert list(s.array("branches")) == [3.0, 3.0, 1.0]
     assert s.array("mse_amp")[1] > 0.04 and s.array("mse")[1] < 1e-6
+
+
+# -- the fast scalar MMSE the solver's equation uses (ScalarMMSE, ScalarMMSESlope) ---------------
+@pytest.mark.parametrize("rho", [1e-3, 0.1, 0.5, 0.9])
+def test_fast_scalar_mmse_equals_its_definition(rho):
+    # the one-average form rho/(1 + g) + (1 - rho) g/(1 + g)^2 E_z[z^2 pi(z)] on its fixed 180-node rule,
+    # against the posterior-mean definition integrated by mpmath at 30 digits (mmse_direct above)
+    from replica.models.bayes_optimal import ScalarMMSE
+    gammas = np.array([1e-3, 0.5, 7.0, 300.0, 1e4, 1e6, 1e8])
+    fast = ScalarMMSE._imp_(gammas, np.full_like(gammas, rho))
+    for g, value in zip(gammas, fast):
+        ref = float(mmse_direct(g, rho))
+        assert abs(value - ref) <= 1e-13 * ref, (g, rho, value, ref)
+
+
+def test_fast_scalar_mmse_slope_is_its_derivative():
+    from replica.models.bayes_optimal import ScalarMMSE, ScalarMMSESlope
+    for gamma, rho in ((0.5, 0.1), (30.0, 0.2), (1e4, 0.05), (2.0, 0.9)):
+        with mp.workdps(40):
+            h = mp.mpf(gamma) * mp.mpf(10) ** -12
+            fd = (mmse_direct(mp.mpf(gamma) + h, rho, 40) - mmse_direct(mp.mpf(gamma) - h, rho, 40)) / (2 * h)
+        slope = float(ScalarMMSESlope._imp_(np.array([gamma]), np.array([rho]))[0])
+        assert abs(slope - float(fd)) <= 1e-11 * abs(float(fd)), (gamma, rho, slope, fd)
+        # and the mpmath branch of both functions agrees with the numpy one
+        with mp.workdps(30):
+            assert abs(float(ScalarMMSE._imp_(mp.mpf(gamma), mp.mpf(rho)))
+                       - float(ScalarMMSE._imp_(np.array([gamma]), np.array([rho]))[0])) < 1e-13
+            assert abs(float(ScalarMMSESlope._imp_(mp.mpf(gamma), mp.mpf(rho))) - slope) <= 1e-12 * abs(slope)
+
+
+def test_solver_equation_equals_the_derived_one_over_a_range():
+    # the contract battery checks three points (at 1e-12); here 60 random ones (E from 1e-4 rho to
+    # rho) against the derived equation on the package's graded quadrature, which is itself good
+    # to ~1e-11 relative here (measured: the fast form matched the 30-digit definition to 3e-16
+    # where the two differed by 2.6e-11), and 8 of them against the 30-digit definition
+    from replica.numeric import compile_numpy
+    d = MODEL.derivation(MODEL.resolve({}))
+    derived = compile_numpy(d.derived_equations, d.args)
+    rng = np.random.default_rng(5)
+    for i in range(60):
+        rho = rng.uniform(0.02, 1.0)
+        E, alpha, Delta = rho * 10**rng.uniform(-4, 0), 10**rng.uniform(-1, 0.7), 10**rng.uniform(-4, 0)
+        used, ref = float(d.numpy_residual(E, alpha, rho, Delta)[0]), float(derived(E, alpha, rho, Delta)[0])
+        assert abs(used - ref) <= 1e-10 * abs(ref) + 1e-12, (E, alpha, rho, Delta, used, ref)
+        if i % 8 == 0:
+            with mp.workdps(30):
+                exact = 1 - mmse_direct(mp.mpf(alpha) / (mp.mpf(Delta) + mp.mpf(E)), rho) / mp.mpf(E)
+            assert abs(used - float(exact)) <= 1e-13 * abs(float(exact)) + 1e-14, (E, alpha, rho, Delta, used, exact)
