@@ -162,6 +162,23 @@ def test_eps_g_falls_with_expansion_then_reaches_hebb():
     assert abs(far[1] - hebb) < 5e-4
 
 
+@pytest.mark.parametrize("alpha,noise,cost", [(2.0, 1.0, 1.0), (3.0, 0.5, 0.25)])
+def test_eps_g_keeps_falling_as_the_expansion_grows_at_fixed_slack_cost(alpha, noise, cost):
+    """The paper's claim for stochastic units (arXiv:2008.08653, abstract: "the generalization error of
+    the stochastic expanded student network continues to drop as the size of the network increases"),
+    in the form that holds at every expansion here: with the slack cost 1/(c f (1 - f)) held fixed (the
+    coding level f lowered as c grows), eps_g falls strictly with c, towards the L2-slack SVM (more units
+    make eta eta^T/M closer to s^2 I, the exact L2 slack). So the best eps_g over the coding level also
+    keeps falling with c (any (c, f) is matched by a larger c at a smaller f, which does better), while at
+    a fixed f it has a minimum (test above)."""
+    eps = []
+    for c in (4.0, 16.0, 64.0):
+        f = (1 - math.sqrt(1 - 4 * cost / c)) / 2            # c f (1 - f) = cost
+        eps.append(theory(alpha=alpha, expansion=c, sparsity=f, noise=noise)["eps_g"])
+    assert eps[0] > eps[1] > eps[2], eps
+    assert eps[0] - eps[1] > 1e-3
+
+
 def test_noiseless_teacher_gains_nothing_from_slack():
     """Without noise the max-margin student is already good; the expanded-then-pruned one is worse
     (slack lets it ignore informative examples): the benefit is specific to noisy teachers."""
