@@ -25,6 +25,13 @@ What is timed (one process; the machine is shared, so the ratios are what matter
 Accuracy (not timed): the ODE against gradient descent of a width-100 network on the first 100
 features (trained for all t steps): the difference is the O(lr) discretisation error of gradient
 descent, reported as max |w_ode - w_gd| / w_ode at lr and at lr/4 (4x the steps): it shrinks (measured 5.6x).
+
+Time to the same accuracy (``--accuracy`` A, default 1e-3 relative on every feature): the ODE batch
+at its default rtol (1e-11, far below A: its time is an upper bound for accuracy A); gradient
+descent needs a learning rate small enough that its O(lr) error is below A: lr_A = (lr/4) A / err(lr/4)
+(the error measured at lr/4 above, first order in lr), i.e. tau/lr_A steps, timed as the per-step
+cost of the width-``features`` network times that number of steps. The width-100 network is then
+trained at lr_A for every step and its error reported (it must be <= A: checked, exit status 1 if not).
 """
 from __future__ import annotations
 
@@ -65,6 +72,7 @@ def main(argv=None):
     ap.add_argument("--train-steps", type=int, default=10)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--accuracy", type=float, default=1e-3)
     args = ap.parse_args(argv)
 
     flow = jepa_mae_flow(args.objective, args.depth)
@@ -93,7 +101,18 @@ def main(argv=None):
     # accuracy: the ODE vs gradient descent of a width-k network on the first k features
     w_gd = train_network(args.objective, args.depth, lam[:k], rho[:k], args.eps, args.lr, args.steps)
     w_gd4 = train_network(args.objective, args.depth, lam[:k], rho[:k], args.eps, args.lr / 4, 4 * args.steps)
+    err4 = float(np.max(np.abs(w_ode[:k] - w_gd4) / w_ode[:k]))
+    lr_acc = (args.lr / 4) * args.accuracy / err4
+    steps_acc = int(np.ceil(tau / lr_acc))
+    lr_acc = tau / steps_acc
+    per_step = (t_full / args.steps) if t_full is not None else t_train / args.steps
+    t_train_acc = per_step * steps_acc
+    w_acc = train_network(args.objective, args.depth, lam[:k], rho[:k], args.eps, lr_acc, steps_acc)
+    err_acc = float(np.max(np.abs(w_ode[:k] - w_acc) / w_ode[:k]))
     out = {
+        "accuracy": args.accuracy, "lr_at_accuracy": lr_acc, "steps_at_accuracy": steps_acc,
+        "train_at_accuracy_s": t_train_acc, "max_rel_ode_vs_gd_at_accuracy": err_acc,
+        "ratio_at_accuracy": t_train_acc / t_batch,
         "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
         "cpus": os.cpu_count(), "objective": args.objective, "depth": args.depth, "features": args.features,
         "lr": args.lr, "steps": args.steps, "tau": tau,
@@ -107,9 +126,10 @@ def main(argv=None):
     }
     if t_full is not None:
         out["max_rel_ode_vs_gd_full"] = float(np.max(np.abs(w_ode - w_full) / w_ode))
+    status = 0 if err_acc <= args.accuracy else 1
     if args.json:
         print(json.dumps(out, indent=2))
-        return 0
+        return status
     print(f"jepa-vs-mae benchmark: {args.objective}, depth {args.depth}, {args.features} features, "
           f"lr {args.lr}, {args.steps} steps (tau = {tau:g}); python {out['python']}, numpy {out['numpy']}, "
           f"scipy {out['scipy']}, {out['cpus']} cpus")
@@ -124,7 +144,12 @@ def main(argv=None):
           "(GD's O(lr) discretisation error)")
     print(f"  max rel |ode - GD| (first {k}, lr {args.lr / 4:g})  {out['max_rel_ode_vs_gd_lr_over_4']:9.1e}   "
           "(lr/4, 4x the steps: O(lr), it shrinks)")
-    return 0
+    print(f"  time to accuracy {args.accuracy:g}: GD needs lr {lr_acc:.3g} ({steps_acc} steps), "
+          f"{t_train_acc:.1f} s for the width-{args.features} network; achieved (width {k}) {err_acc:.1e}")
+    print(f"  ratio at equal accuracy (train / ode batch)  {out['ratio_at_accuracy']:9.1f}x")
+    if status:
+        print(f"MISS: gradient descent at lr {lr_acc:.3g} has error {err_acc:.1e} > {args.accuracy:g}")
+    return status
 
 
 if __name__ == "__main__":

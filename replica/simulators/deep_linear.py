@@ -121,3 +121,32 @@ def train_population(objective, params, width=1):
     _, _, scale, depth = feature_moments(objective, params)
     E = train(objective, depth, scale, float(params["lr"]), steps_of(params), Sxx, Syx)
     return float(np.mean(np.diag(E)))
+
+
+def train_features(objective, depth, lams, rhos, eps, lr, steps, n, rng, every=1):
+    """Several features in one network: coordinate i of the views has covariance lams[i] and
+    regression coefficient rhos[i] (x_i ~ N(0, lam_i/rho_i), y_i = rho_i x_i + xi_i); n samples, a
+    width len(lams) network trained by gradient descent from eps^(1/L) I. Returns (steps recorded,
+    diagonal projections of the encoder product at those steps), every ``every`` steps from 0: the
+    features' trajectories in one trained network, coupled through the finite-sample covariances."""
+    lams, rhos = np.asarray(lams, dtype=float), np.asarray(rhos, dtype=float)
+    var_x = lams / rhos
+    x = rng.standard_normal((n, len(lams))) * np.sqrt(var_x)
+    y = rhos * x + rng.standard_normal((n, len(lams))) * np.sqrt(var_x)
+    Sxx, Syx = x.T @ x / n, y.T @ x / n
+    d = len(lams)
+    a0 = eps ** (1.0 / depth)
+    layers = [a0 * np.eye(d) for _ in range(depth)]
+    head = a0 * np.eye(d)
+    recorded, proj = [0], [np.diag(_chain(layers)[2]).copy()]
+    for k in range(1, steps + 1):
+        grads, g_head = gradients(objective, layers, head, Sxx, Syx)
+        for W, g in zip(layers, grads):
+            W -= lr * g
+        head -= lr * g_head
+        if not np.all(np.isfinite(layers[-1])):
+            raise ValueError(f"gradient descent diverged (lr={lr:g} too large for these parameters)")
+        if k % every == 0:
+            recorded.append(k)
+            proj.append(np.diag(_chain(layers)[2]).copy())
+    return np.array(recorded), np.array(proj)
