@@ -107,12 +107,17 @@ def random_rotation(D: int, rng) -> np.ndarray:
 
 def participation_ratio(X: np.ndarray) -> float:
     """(tr C)^2 / tr C^2 of the centred sample covariance of the rows of X."""
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"the participation ratio needs at least 2 points; got n={n}")
     Xc = X - X.mean(axis=0)
     n, D = Xc.shape
     # the smaller Gram matrix has the same nonzero spectrum
     G = Xc.T @ Xc if D <= n else Xc @ Xc.T
     tr = float(np.trace(G))
     tr2 = float(np.sum(G * G))
+    if tr2 == 0:
+        raise ValueError(f"the participation ratio is undefined: all points are equal (n={n})")
     return tr * tr / tr2
 
 
