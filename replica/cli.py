@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -323,6 +324,18 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return 0
     return 0
+
+
+def run_script(main_function, argv=None) -> None:
+    """Exit with ``main_function(argv)``'s status; a closed pipe (``... --json | head``) ends the
+    script quietly instead of with a traceback (stdout is pointed at /dev/null so that the
+    interpreter's final flush does not fail again)."""
+    try:
+        status = main_function(argv)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 0
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -355,4 +355,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from replica.cli import run_script
+    run_script(main)

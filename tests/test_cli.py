@@ -482,3 +482,21 @@ def test_verify_quick(capsys):
     assert passed >= 1
     assert passed == sum(ln.startswith("PASS") for ln in lines[:-1]) == len(lines) - 1
     assert all("sk" in ln.split()[1] for ln in lines[:-1])
+
+
+def test_scripts_end_quietly_when_the_reader_closes_the_pipe():
+    """`python -m replica.minnorm_digits --json | head`: no BrokenPipeError traceback (run_script)."""
+    import subprocess
+    import sys
+    code = ("from replica.cli import run_script\n"
+            "def main(argv=None):\n"
+            "    for _ in range(200000):\n"
+            "        print('x' * 100)\n"
+            "    return 0\n"
+            "run_script(main)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()                     # the reader goes away mid-output
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
