@@ -285,6 +285,11 @@ def test_cli_derive_latex_compiles(capsys, tmp_path, pdflatex):
                        "--latex")
     assert rc in (0, None), err
     assert r"\section*" in out and "dmath" in out
+    # the derived ODE and the critical times are in the export (the registered name works the same)
+    rc, out, err = run(capsys, "derive", "jepa-vs-mae", "--set", "depth=2", "--latex")
+    assert rc in (0, None), err
+    assert r"\dot a = - \frac{a^{4} \lambda \left(a - \rho\right)}{\rho}" in out
+    assert r"\mathrm{critical\_time} =" in out and r"\mathrm{critical\_time\_2} =" in out
     tex = tmp_path / "jepa.tex"
     rc, out, err = run(capsys, "derive", f"{MODEL_FILE}:JepaVsMae", "--set", "depth=3", "-o", str(tex))
     assert rc in (0, None), err
