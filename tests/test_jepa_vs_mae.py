@@ -363,3 +363,24 @@ def test_trained_networks_learn_the_features_in_the_odes_order(objective, depth)
     expected = 1 + int(ode[1] < ode[0])
     assert first == expected
     assert first == (1 if (objective, depth) == ("jepa", 6) else 2)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6])
+def test_without_a_predictor_the_stop_gradient_flow_has_no_nonzero_end_point(depth):
+    """Why the model keeps the linear predictor (the paper's setting): derived here from the objective
+    (1/2) E (W_bar x - SG(W_bar) y)^2 with the predictor fixed to 1, the per-feature flow on the
+    balanced manifold is da/dtau = lam (1 - 1/rho) a^(2L - 1): no nonzero stationary point, so a
+    feature with rho < 1 collapses to 0 and one with rho > 1 grows without bound (in finite time for
+    L >= 2) -- no end point w* and no critical time to report."""
+    from replica.models.deep_linear import expectation
+    enc = sympy.symbols(f"a1:{depth + 1}", real=True)
+    target = sympy.symbols(f"b1:{depth + 1}", real=True)
+    x, y, a = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True), sympy.Symbol("a", positive=True)
+    moments = {"xx": LAM / RHO, "xy": LAM, "yy": sympy.Symbol("c_yy", positive=True)}
+    obj = sympy.Rational(1, 2) * expectation(sympy.Mul(*enc) * x - sympy.Mul(*target) * y, x, y, moments)
+    balanced = {s: a for s in enc + target}
+    for layer in enc:                          # every layer moves the same way on the balanced manifold
+        flow = sympy.simplify((-sympy.diff(obj, layer)).subs(balanced))
+        assert sympy.simplify(flow - LAM * (1 - 1 / RHO) * a ** (2 * depth - 1)) == 0
+    # the only stationary point is a = 0 (for rho != 1)
+    assert sympy.solve(sympy.Eq(LAM * (1 - 1 / RHO) * a ** (2 * depth - 1), 0), a) == []

@@ -39,6 +39,11 @@ grows -- the depth-dependent bias towards influential (large rho) features. MAE'
 MAE orders features by lam.
 ``learned_first`` compares the critical times of this feature and a second one (lam2, rho2).
 
+The predictor is kept (the paper's setting): without it (V fixed to 1) the derived stop-gradient
+flow is ``da/dtau = lam (1 - 1/rho) a^(2L - 1)``, which has no nonzero stationary point -- features
+with rho < 1 collapse, those with rho > 1 grow without bound -- so there is no end point or critical
+time to report (derived in tests/test_jepa_vs_mae.py).
+
 The "free energy" slot holds the potential of the reduced flow, ``F(a) = -(L+1) int_0^a g``:
 MAE's objective on the balanced manifold (minus its value at a = 0); for JEPA, whose
 stop-gradient flow is not the gradient of its objective, the potential whose gradient it is.
