@@ -113,6 +113,12 @@ class Model:
         every combination of the order parameters' ``guesses``."""
         return None
 
+    def starting_points_batch(self, params_list: list) -> list:
+        """Starting points at many parameter points at once (a sweep): one entry a point, each as
+        :meth:`starting_points` returns. Default: :meth:`starting_points` at each point. A model
+        overrides it when its starts come from a computation that vectorises over points."""
+        return [self.starting_points(p) for p in params_list]
+
     def stable_equations(self, choices: dict):
         """Optional: the saddle-point equations rewritten for floating point (e.g. without a
         cancellation of large terms near a boundary). Used by the solver in place of the

@@ -154,7 +154,7 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     m = len(params_list)
     x0 = None
     if starts is None:
-        chosen = [model.starting_points(p) for p in params_list]
+        chosen = model.starting_points_batch(params_list)
         if all(c is not None for c in chosen):
             # the model's own starts at every point (they may differ from point to point, e.g. the
             # fixed point an algorithm reaches): one batch as long as every point has as many
@@ -175,10 +175,20 @@ def solve_batch(model: Model, params_list: list, tol=TOL, starts=None):
     x = x.reshape(m, s, -1)
     res = res.reshape(m, s)
     iters = iters.reshape(m, s)
-    if s > 1:                       # the free energy of every candidate, to select the branch
-        F = np.asarray(deriv.numpy_free_energy(*x.reshape(m * s, -1).T, *Pb), dtype=float).reshape(m, s)
-    else:
-        F = np.zeros((m, s))
+    F = np.zeros((m, s))
+    if s > 1:
+        # the free energy of the candidates, to select the branch: only at points where two converged
+        # starts reached different solutions (elsewhere every converged start is the same point, and
+        # its free energy is computed once with the outputs below)
+        conv = res <= tol
+        first = np.argmax(conv, axis=1)
+        ref = x[np.arange(m), first][:, None, :]
+        apart = np.abs(x - ref) > 1e-9 * (1 + np.abs(ref))
+        rank = np.flatnonzero(np.any(conv & np.any(apart, axis=-1), axis=1))
+        if rank.size:
+            sel = [np.repeat(p[rank], s) for p in P]
+            F[rank] = np.asarray(deriv.numpy_free_energy(*x[rank].reshape(rank.size * s, -1).T, *sel),
+                                 dtype=float).reshape(rank.size, s)
     ok = (res <= tol) & np.isfinite(F)
     sign = 1.0 if model.select == "max" else -1.0
     score = np.where(ok, sign * F, -np.inf)

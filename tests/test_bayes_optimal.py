@@ -294,3 +294,21 @@ def test_solver_equation_equals_the_derived_one_over_a_range():
             with mp.workdps(30):
                 exact = 1 - mmse_direct(mp.mpf(alpha) / (mp.mpf(Delta) + mp.mpf(E)), rho) / mp.mpf(E)
             assert abs(used - float(exact)) <= 1e-13 * abs(float(exact)) + 1e-14, (E, alpha, rho, Delta, used, exact)
+
+
+def test_sweep_from_the_scanned_roots_equals_pointwise_solves():
+    """A sweep starts Newton at the roots of the batched branch scan (starting_points_batch); across
+    the first-order region (rho = 0.1, Delta = 1e-4: three stationary points over a range of alpha)
+    it selects the same branch, and reports the same mse, mse_amp and branch count, as one solve a
+    point from the three fixed starts."""
+    alphas = [0.1, 0.14, 0.17, 0.2, 0.23, 0.26, 0.3, 0.5]
+    s = replica.sweep(MODEL, {"rho": 0.1, "Delta": 1e-4}, "alpha", alphas)
+    assert all(s.array("converged"))
+    assert max(s.array("branches")) == 3.0            # the sweep crosses the first-order region
+    from replica.solver import solve_batch
+    for a, mse, amp, nb in zip(alphas, s.array("mse"), s.array("mse_amp"), s.array("branches")):
+        p = MODEL.resolve({"rho": 0.1, "Delta": 1e-4, "alpha": a})
+        fixed = solve_batch(MODEL, [p], starts=np.array(MODEL.starting_points(p)))[0]
+        assert fixed["converged"] and mse == pytest.approx(float(fixed["x"][0]), rel=1e-10)
+        roots = MODEL.branches(p)                     # the pointwise scan (brentq)
+        assert amp == pytest.approx(max(roots), rel=1e-10) and nb == len(roots)

@@ -275,6 +275,24 @@ class BayesOptimal(Model):
         rho, Delta = float(params["rho"]), float(params["Delta"])
         return [(min(rho, Delta) * 0.1,), (0.3 * rho,), (rho,)]
 
+    def starting_points_batch(self, plist):
+        """In a sweep: every stationary point that the batched branch scan finds (already refined to
+        ~1e-15), padded to three by repetition, so Newton starts at the roots (one or two iterations)
+        and the free energy ranks the distinct ones; a point where the scan finds none keeps the three
+        fixed starts. The roots are kept for :meth:`extra_observables_batch` of the same points."""
+        roots = self.branches_batch(plist)
+        self._scanned = (self._branch_keys(plist), roots)
+        out = []
+        for p, r in zip(plist, roots):
+            if not r or len(r) > 3:
+                out.append(self.starting_points(p))
+            else:
+                out.append([(v,) for v in (list(r) + [r[-1]] * 3)[:3]])
+        return out
+
+    def _branch_keys(self, plist):
+        return tuple(tuple(float(p[q.name]) for q in self.real_parameters) for p in plist)
+
     # -- the branches: every stationary point of the potential --------------------------
     def branches(self, params) -> list:
         """Every stationary point E of the potential on (0, rho], sorted: the sign changes of the
@@ -338,7 +356,12 @@ class BayesOptimal(Model):
             ok = (np.isfinite(newton) & (newton > lo[idx]) & (newton < hi[idx])
                   & (np.abs(f) <= 0.5 * np.abs(f_prev[idx])))
             step = np.where(ok, newton, (lo[idx] + hi[idx]) / 2)
-            done = (f == 0) | (np.abs(step - x[idx]) <= 1e-15 * np.abs(x[idx])) | (hi[idx] - lo[idx] <= 1e-15)
+            # converged when the step taken, or the Newton correction itself, is below 1e-15 of ln E (a
+            # correction that small need not also halve |f|, which sits at rounding level there)
+            tiny = 1e-15 * np.maximum(1.0, np.abs(x[idx]))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                settled = np.abs(f / slope) <= tiny
+            done = (f == 0) | settled | (np.abs(step - x[idx]) <= tiny) | (hi[idx] - lo[idx] <= 1e-15)
             f_prev[idx] = f
             x[idx] = np.where(f == 0, x[idx], step)
             active[idx] = ~done
@@ -405,7 +428,9 @@ class BayesOptimal(Model):
     def extra_observables_batch(self, plist, solutions):
         if any(p.get("thresholds") == "yes" for p in plist):
             return None                                    # thresholds: point by point
-        return [self._branch_observables(r, float(x[0])) for r, x in zip(self.branches_batch(plist), solutions)]
+        scanned = getattr(self, "_scanned", None)
+        roots = scanned[1] if scanned is not None and scanned[0] == self._branch_keys(plist) else self.branches_batch(plist)
+        return [self._branch_observables(r, float(x[0])) for r, x in zip(roots, solutions)]
 
     @staticmethod
     def _branch_observables(roots, E) -> dict:

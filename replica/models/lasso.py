@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 import sympy
+from scipy import special
 
 from ..errors import ConvergenceError
 from ..model import Reference
@@ -49,50 +50,55 @@ from .m_estimation import MEstimation
 
 def _soft_threshold_risk(tau, t, rho):
     """(mse, omega) of the soft threshold eta(x0 + tau z; t) for x0 Bernoulli-Gauss(rho, N(0, 1)):
-    E (eta - x0)^2 and P(eta != 0), in closed form (for the solver's starting point)."""
+    E (eta - x0)^2 and P(eta != 0), in closed form (numpy arrays; for the solver's starting point)."""
     def tail(k):
-        H = 0.5 * math.erfc(k / math.sqrt(2))
-        return (1 + k * k) * H - k * math.exp(-k * k / 2) / math.sqrt(2 * math.pi), H
+        H = 0.5 * special.erfc(k / math.sqrt(2))
+        return (1 + k * k) * H - k * np.exp(-k * k / 2) / math.sqrt(2 * math.pi), H
 
     G0, H0 = tail(t / tau)
     s2 = 1 + tau * tau
-    G1, H1 = tail(t / math.sqrt(s2))
+    G1, H1 = tail(t / np.sqrt(s2))
     mse = (1 - rho) * 2 * tau * tau * G0 + rho * (2 * s2 * G1 - 4 * H1 + 1)
     return mse, (1 - rho) * 2 * H0 + rho * 2 * H1
 
 
 def _se_tau2(d, rho, sigma, theta, steps=40):
     """tau^2 at the state-evolution fixed point for the relative threshold theta (geometric bisection
-    on tau^2 in (1e-30, 1e8); 1e8 if there is none below), and omega there."""
-    lo, hi = 1e-30, 1e8
+    on tau^2 in (1e-30, 1e8), each point stopping when its bracket is within a ratio 1.001; 1e8 if
+    there is none below), and omega there. Arrays: every point bisects on its own."""
+    lo, hi = np.full(np.shape(theta), 1e-30), np.full(np.shape(theta), 1e8)
+    active = np.ones(np.shape(theta), dtype=bool)
     for _ in range(steps):
-        mid = math.sqrt(lo * hi)
-        mse, _ = _soft_threshold_risk(math.sqrt(mid), theta * math.sqrt(mid), rho)
-        if sigma**2 + mse / d > mid:
-            lo = mid
-        else:
-            hi = mid
-        if hi < 1.001 * lo:
+        mid = np.sqrt(lo * hi)
+        mse, _ = _soft_threshold_risk(np.sqrt(mid), theta * np.sqrt(mid), rho)
+        up = sigma**2 + mse / d > mid
+        lo, hi = np.where(active & up, mid, lo), np.where(active & ~up, mid, hi)
+        active &= ~(hi < 1.001 * lo)
+        if not active.any():
             break
-    tau2 = math.sqrt(lo * hi)
-    return tau2, _soft_threshold_risk(math.sqrt(tau2), theta * math.sqrt(tau2), rho)[1]
+    tau2 = np.sqrt(lo * hi)
+    return tau2, _soft_threshold_risk(np.sqrt(tau2), theta * np.sqrt(tau2), rho)[1]
 
 
 def _se_start(d, rho, lam, sigma):
-    lo, hi = 1e-3, 30.0
+    """The state-evolution starting points (q, V, qhat, Vhat) of many points at once (arrays of
+    delta, rho, lam, sigma; shape (points, 4)): bisection on theta for the calibration, each point
+    stopping when its bracket is within a ratio 1.0005 (see :meth:`Lasso.starting_points`)."""
+    d, rho, lam, sigma = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (d, rho, lam, sigma)))
+    lo, hi = np.full(d.shape, 1e-3), np.full(d.shape, 30.0)
+    active = np.ones(d.shape, dtype=bool)
     for _ in range(30):
-        theta = math.sqrt(lo * hi)
+        theta = np.sqrt(lo * hi)
         tau2, omega = _se_tau2(d, rho, sigma, theta)
-        if tau2 < 1e7 and theta * math.sqrt(tau2) * (1 - omega / d) > lam:
-            hi = theta
-        else:
-            lo = theta
-        if hi < 1.0005 * lo:
+        down = (tau2 < 1e7) & (theta * np.sqrt(tau2) * (1 - omega / d) > lam)
+        lo, hi = np.where(active & ~down, theta, lo), np.where(active & down, theta, hi)
+        active &= ~(hi < 1.0005 * lo)
+        if not active.any():
             break
     tau2, omega = _se_tau2(d, rho, sigma, hi, steps=60)
-    omega = min(omega, 0.999 * d)
+    omega = np.minimum(omega, 0.999 * d)
     Vh = d - omega
-    return (max(tau2 - sigma**2, 1e-3 * tau2), omega / Vh, tau2 * Vh**2 / d, Vh)
+    return np.stack([np.maximum(tau2 - sigma**2, 1e-3 * tau2), omega / Vh, tau2 * Vh**2 / d, Vh], axis=-1)
 
 
 _DG_DLAM: dict = {}
@@ -211,14 +217,14 @@ class Lasso(MEstimation):
         from ..solver import TOL, newton_batch
         lams = np.asarray(lams, dtype=float)
         d, rho, sigma = (float(params[k]) for k in ("delta", "rho", "sigma"))
-        x0 = np.array(starts if starts is not None else [_se_start(d, rho, lam, sigma) for lam in lams], dtype=float)
+        x0 = np.array(starts, dtype=float) if starts is not None else _se_start(d, rho, lams, sigma)
         system = self.derivation(params).numpy_system
         cols = [np.full(len(lams), d), np.full(len(lams), rho), lams, np.full(len(lams), sigma)]
         x, res, _ = newton_batch(system, x0, cols, self)
         ok = res <= TOL
         if starts is not None and not ok.all():          # retry from the state-evolution starts
             bad = np.flatnonzero(~ok)
-            xb, rb, _ = newton_batch(system, np.array([_se_start(d, rho, lams[k], sigma) for k in bad]),
+            xb, rb, _ = newton_batch(system, _se_start(d, rho, lams[bad], sigma),
                                      [c[bad] for c in cols], self)
             x[bad], res[bad], ok[bad] = xb, rb, rb <= TOL
         for i in range(len(lams)):           # continuation from the nearest converged neighbour
@@ -301,4 +307,10 @@ class Lasso(MEstimation):
         of tau^2 = sigma^2 + mse(tau, theta tau)/delta (a concave map of tau^2); omega = P(eta != 0).
         Mapped to (q, V, qhat, Vhat) by q = tau^2 - sigma^2, Vhat = delta - omega, V = omega/Vhat,
         qhat = tau^2 Vhat^2/delta (the module docstring's dictionary)."""
-        return [_se_start(*(float(params[k]) for k in ("delta", "rho", "lam", "sigma")))]
+        return [tuple(_se_start(*(float(params[k]) for k in ("delta", "rho", "lam", "sigma"))))]
+
+    def starting_points_batch(self, plist):
+        """:meth:`starting_points` of every point at once (the same bisections, vectorised: each
+        point's start depends on its own parameters only)."""
+        cols = [np.array([float(p[k]) for p in plist]) for k in ("delta", "rho", "lam", "sigma")]
+        return [[tuple(row)] for row in _se_start(*cols)]
