@@ -85,6 +85,8 @@ POINTS = {
     "diffusion": [({}, []), ({"data": "mixture", "sampler": "ddpm"}, []),
                   ({"sampler": "flow", "init": "noise", "dim": 5}, []),
                   ({"data": "mixture", "sampler": "flow", "t_clone": 1.2}, []),
+                  ({"sampler": "flow-midpoint", "steps": 7}, []),
+                  ({"data": "mixture", "sampler": "flow-midpoint"}, []),
                   ({"sampler": "ddpm", "init": "noise"}, []),
                   # general data: a correlated Gaussian, a three-component mixture in two dimensions
                   ({"covariance": "2,0.5;0.5,1", "mean": "1,-1", "sampler": "ddpm"}, []),

@@ -37,7 +37,7 @@ def test_bad_input_names_parameter_value_and_range(name, value, allowed):
 
 
 def test_bad_categorical_choice():
-    with pytest.raises(ParameterError, match="sampler.*ddim, ddpm, flow"):
+    with pytest.raises(ParameterError, match="sampler.*ddim, ddpm, flow, flow-midpoint"):
         MODEL.resolve({"sampler": "euler"})
 
 
@@ -107,7 +107,7 @@ def test_forward_marginal_is_a_density_with_the_right_variance():
 
 
 # -- the exact moments ---------------------------------------------------------------------------
-@pytest.mark.parametrize("sampler", ["ddim", "ddpm", "flow"])
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm", "flow", "flow-midpoint"])
 @pytest.mark.parametrize("init", ["marginal", "noise"])
 def test_product_formulas_equal_the_recursion(sampler, init):
     mean_f, var_f = dm.moment_formulas(sampler, init)
@@ -137,7 +137,8 @@ def test_kl_and_w2_against_quadrature():
     assert obs["w2"] == pytest.approx(math.sqrt(3 * w2sq), rel=1e-7)
 
 
-@pytest.mark.parametrize("sampler,init", [("ddim", "marginal"), ("ddpm", "noise"), ("flow", "marginal")])
+@pytest.mark.parametrize("sampler,init", [("ddim", "marginal"), ("ddpm", "noise"), ("flow", "marginal"),
+                                          ("flow-midpoint", "marginal")])
 def test_exact_moments_against_monte_carlo(sampler, init):
     params = MODEL.resolve({"sampler": sampler, "init": init, "steps": 6, "dim": 1, "mu": 0.6})
     n = 400_000
@@ -160,6 +161,53 @@ def test_flow_and_ddpm_are_first_order():
         e = np.array([_w2(sampler, n) for n in ns])
         slope = np.polyfit(np.log(ns), np.log(e), 1)[0]
         assert slope == pytest.approx(-1.0, abs=0.03), sampler
+
+
+def _midpoint_by_hand(mu, s0, sq, n):
+    """Generated (mean, variance) of flow-midpoint on N(mu, s0^2) data, by hand: the linear flow's velocity
+    is v(x, t) = p(t) x + q(t) with V = (1-t)^2 s0^2 + t^2 sq^2, p = ((1-t) s0^2/V - 1)/t,
+    q = mu (1 - (1-t)^2 s0^2/V)/t (from D(x) = mu + (1-t) s0^2 (x - (1-t) mu)/V); the midpoint step
+    x_m = x + (h/2) v(x, t), x' = x + h v(x_m, t - h/2) is x' = G x + c with G = 1 + h p_m (1 + (h/2) p),
+    c = h p_m (h/2) q + h q_m; start N(0, sq^2); steps t = k/N, k = N..1, h = 1/N (v points from the noise
+    to the data: t decreases)."""
+    def pq(t):
+        V = (1 - t)**2 * s0**2 + t * t * sq**2
+        return ((1 - t) * s0**2 / V - 1) / t, mu * (1 - (1 - t)**2 * s0**2 / V) / t
+
+    m, v, h = 0.0, sq * sq, 1.0 / n
+    for k in range(n, 0, -1):
+        (p, q), (pm, qm) = pq(k / n), pq(k / n - h / 2)
+        G = 1 + h * pm * (1 + h / 2 * p)
+        m, v = G * m + h * pm * (h / 2) * q + h * qm, G * G * v
+    return m, v
+
+
+@pytest.mark.parametrize("mu,s0,sq,n", [(1.0, 0.5, 2.0, 1), (0.6, 0.5, 2.0, 6), (-0.3, 1.7, 0.4, 13)])
+def test_flow_midpoint_moments_equal_the_hand_recursion(mu, s0, sq, n):
+    m, v = dm.gaussian_moments("flow-midpoint", "marginal", mu, s0, sq, n)
+    hm, hv = _midpoint_by_hand(mu, s0, sq, n)
+    assert m == pytest.approx(hm, rel=1e-12, abs=1e-14) and v == pytest.approx(hv, rel=1e-12)
+    # ... and differs from Euler's (a test that would pass for a mislabelled Euler step proves nothing)
+    assert abs(v - dm.gaussian_moments("flow", "marginal", mu, s0, sq, n)[1]) > 1e-3 * v
+
+
+def test_flow_midpoint_is_higher_order_than_euler_on_gaussian_data():
+    # midpoint is a second-order method; on Gaussian data its endpoint error is measured one order
+    # better still, W2 ~ N^-3 (the N^-2 term of the global error vanishes for this linear velocity
+    # field; the hand recursion above shows the same), while Euler's is N^-1 over the same N
+    ns = np.array([8, 16, 32, 64, 128, 256])
+    e_mid = np.array([_w2("flow-midpoint", n) for n in ns])
+    e_euler = np.array([_w2("flow", n) for n in ns])
+    slope_mid = np.polyfit(np.log(ns), np.log(e_mid), 1)[0]
+    slope_euler = np.polyfit(np.log(ns), np.log(e_euler), 1)[0]
+    assert slope_mid == pytest.approx(-3.0, abs=0.05)            # measured -2.98
+    assert slope_euler == pytest.approx(-1.0, abs=0.05)          # measured -0.97
+    assert np.all(e_mid < e_euler / 50)
+    # the reported local order is log2(W2(N)/W2(2N))
+    obs = solve(sampler="flow-midpoint", steps=64, dim=1)
+    assert obs["error_order"] == pytest.approx(math.log2(_w2("flow-midpoint", 64) / _w2("flow-midpoint", 128)),
+                                               rel=1e-9)
+    assert obs["error_order"] == pytest.approx(3.0, abs=0.02)
 
 
 def test_ddim_error_is_first_order_up_to_a_logarithm():
@@ -188,7 +236,7 @@ def test_mixture_data_statistic_against_quadrature():
                                                                       points=[0])[0], rel=1e-10)
 
 
-@pytest.mark.parametrize("sampler", ["ddim", "ddpm", "flow"])
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm", "flow", "flow-midpoint"])
 def test_mixture_theory_against_monte_carlo(sampler):
     params = MODEL.resolve({"data": "mixture", "sampler": sampler, "steps": 8, "dim": 2})
     theory = replica.solve(MODEL, params).observables["abs_projection"]
@@ -196,6 +244,18 @@ def test_mixture_theory_against_monte_carlo(sampler):
                         np.random.default_rng(4))
     y = np.abs(x.sum(axis=1)) / math.sqrt(2)
     assert abs(y.mean() - theory) < 4 * y.std() / math.sqrt(y.size)
+
+
+def test_mixture_flow_midpoint_is_second_order():
+    # the mixture's velocity is nonlinear: the midpoint's error has its generic order 2 (Euler's 1)
+    data = solve(data="mixture", dim=1, sampler="flow-midpoint")["abs_projection_data"]
+    ns = np.array([16, 32, 64, 128, 256])
+    e = np.array([abs(dm.mixture_abs_projection("flow-midpoint", "marginal", 1.0, 0.5, 2.0, 1, n) - data)
+                  for n in ns])
+    slope = np.polyfit(np.log(ns), np.log(e), 1)[0]
+    assert slope == pytest.approx(-2.0, abs=0.05)                 # measured -2.00
+    e_euler = abs(dm.mixture_abs_projection("flow", "marginal", 1.0, 0.5, 2.0, 1, 256) - data)
+    assert e[-1] < e_euler / 100
 
 
 def test_mixture_converges_to_the_data_as_steps_grow():
@@ -247,7 +307,8 @@ def test_speciation_time_collapses_the_clone_curves():
 
 
 # -- the contract on the instance (the model is not registered here) ------------------------------
-@pytest.mark.parametrize("given", [{}, {"data": "mixture", "sampler": "ddpm"}])
+@pytest.mark.parametrize("given", [{}, {"data": "mixture", "sampler": "ddpm"}, {"sampler": "flow-midpoint"},
+                                   {"data": "mixture", "sampler": "flow-midpoint"}])
 def test_contract_outputs_agree_between_backends(given):
     params = MODEL.resolve(given)
     model = MODEL.variant(params)
@@ -263,15 +324,42 @@ def test_contract_outputs_agree_between_backends(given):
 
 
 @pytest.mark.latex
-@pytest.mark.parametrize("given", [{}, {"data": "mixture", "sampler": "flow"}])
+@pytest.mark.parametrize("given", [{}, {"data": "mixture", "sampler": "flow"}, {"sampler": "flow-midpoint"},
+                                   {"data": "mixture", "sampler": "flow-midpoint"}])
 def test_latex_export_compiles(given, tmp_path, pdflatex):
     params = MODEL.resolve(given)
     model = MODEL.variant(params)
+    body = derivation_latex(model, params)
+    # the exported derivation shows the exact denoiser and score, and the velocity for flow matching
+    assert r"\mathbb{E}[x_0 \mid x_t = x] = " in body and r"\nabla \ln p_t(x) = " in body
+    assert (r"v_t(x) = " in body) == (params["sampler"] in dm.FLOW_SAMPLERS)
+    if params["sampler"] == "flow-midpoint":
+        assert "x_m = " in body and "second order" in body
     tex = tmp_path / "diffusion.tex"
-    tex.write_text(standalone_document(derivation_latex(model, params), "diffusion"))
+    tex.write_text(standalone_document(body, "diffusion"))
     proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_compare_ddpm_agrees_and_detects_a_wrong_step_count():
+    params = MODEL.resolve({"sampler": "ddpm", "steps": 4})
+    c = replica.compare(MODEL, params, [1000, 2000, 4000], trials=10, seed=4)
+    assert c.agrees, str(c)
+    # the theory of twice the steps is outside the simulation's error: the compare would fail
+    o = c.observables["variance"]
+    eight = solve(sampler="ddpm", steps=8)["variance"]
+    assert abs(o.extrapolated - eight) > 4 * o.extrapolated_stderr
+
+
+def test_compare_flow_midpoint_agrees_and_differs_from_euler():
+    params = MODEL.resolve({"sampler": "flow-midpoint", "steps": 2, "sigma0": 0.3})
+    c = replica.compare(MODEL, params, [1000, 2000, 4000], trials=10, seed=5)
+    assert c.agrees, str(c)
+    # Euler's theory with the same steps is outside the simulation's error
+    o = c.observables["variance"]
+    euler = solve(sampler="flow", steps=2, sigma0=0.3)["variance"]
+    assert abs(o.extrapolated - euler) > 4 * o.extrapolated_stderr
 
 
 def test_compare_ddim_agrees_and_is_reproducible():
@@ -318,16 +406,18 @@ def _matrix_moments(params):
     d, n, sq = params["dim"], params["steps"], params["sigma_q"]
     comps = sim.components(params)
     w, mvec, S = comps
-    if params["sampler"] == "flow" or params["init"] == "noise":
+    if params["sampler"] in ("flow", "flow-midpoint") or params["init"] == "noise":
         m, C = np.zeros(d), sq * sq * np.eye(d)
     else:
         m, C = mvec[0].copy(), S[0] + sq * sq * np.eye(d)
     basis = np.vstack([np.zeros(d), np.eye(d)])
+    v = lambda y, t: (sim.general_denoiser(comps, y, t, "fm", sq) - y) / t                   # noqa: E731
     for k in range(n, 0, -1):
         t, dt = k / n, 1 / n
         if params["sampler"] == "flow":
-            f = basis + dt * (sim.general_denoiser(comps, basis, t, "fm", sq) - basis) / t
-            c = 0.0
+            f, c = basis + dt * v(basis, t), 0.0
+        elif params["sampler"] == "flow-midpoint":
+            f, c = basis + dt * v(basis + dt / 2 * v(basis, t), t - dt / 2), 0.0
         else:
             Dv = sim.general_denoiser(comps, basis, t, "ve", sq)
             mean = (dt / t) * Dv + (1 - dt / t) * basis
@@ -343,7 +433,7 @@ def _matrix_moments(params):
 
 
 @pytest.mark.parametrize("sampler,init", [("ddim", "marginal"), ("ddpm", "noise"), ("flow", "marginal"),
-                                          ("ddpm", "marginal")])
+                                          ("ddpm", "marginal"), ("flow-midpoint", "marginal")])
 def test_general_gaussian_against_matrix_propagation(sampler, init):
     from scipy.linalg import sqrtm
     given = {"sampler": sampler, "init": init, "steps": 7, "dim": 3, "sigma_q": 1.5,
@@ -420,6 +510,15 @@ def test_general_mixture_derived_denoiser_matches_the_simulator(process):
         D1 = dm.derive("fm", "gaussian")["denoiser"].subs(T, dm.TK)
         diff = sympy.lambdify([X, dm.K, dm.NS, MU, S0, SQ], upd - (a * X + b * D1))
         assert abs(diff(0.7, 3, 10, 0.4, 0.6, 1.3)) < 1e-13
+        # the midpoint's two linear stages with the derived denoiser are its composed update
+        D = dm.derive("fm", "gaussian")["denoiser"]
+        (t1, a1, e1, b1), (t2, a2, e2, b2) = dm.linear_stages("flow-midpoint")
+        assert (t1, e1, t2) == (0, 0, sympy.Rational(1, 2))
+        xm = a1 * X + b1 * D.subs(T, dm.TK)
+        staged = a2 * X + e2 * xm + b2 * D.subs(T, dm.TK - t2 / dm.NS).xreplace({X: xm})
+        diff = sympy.lambdify([X, dm.K, dm.NS, MU, S0, SQ], dm.step_update("flow-midpoint", "gaussian") - staged)
+        for k in (1, 3, 10):
+            assert abs(diff(0.7, k, 10, 0.4, 0.6, 1.3)) < 1e-13
 
 
 def test_general_mixture_data_moments_against_sampling():
@@ -436,7 +535,7 @@ def test_general_mixture_data_moments_against_sampling():
     assert abs(k.mean() - obs["kernel_mean_data"]) < 4 * k.std() / math.sqrt(k.size)
 
 
-@pytest.mark.parametrize("given", [dict(MIX3, sampler="flow", steps=12),
+@pytest.mark.parametrize("given", [dict(MIX3, sampler="flow", steps=12), dict(MIX3, sampler="flow-midpoint", steps=6),
                                    {"data": "mixture", "weights": "0.3,0.7", "sampler": "ddim", "steps": 8},
                                    {"data": "mixture", "weights": "0.3,0.7", "means": "1;-1", "covariances": "0.1;0.3",
                                     "dim": 1, "sampler": "ddpm", "steps": 8}])
@@ -472,6 +571,16 @@ def test_general_mixture_discretisation_error_is_first_order():
     assert math.log2(e[1] / e[2]) == pytest.approx(1.0, abs=0.1)
 
 
+def test_general_mixture_flow_midpoint_is_second_order():
+    base = {"data": "mixture", "weights": "0.3,0.7", "means": "1;-1", "covariances": "0.1;0.3", "dim": 1,
+            "sampler": "flow-midpoint"}
+    data = solve(**base)["kernel_mean_data"]
+    ns = np.array([10, 20, 40, 80, 160])
+    e = np.array([abs(solve(**base, steps=s)["kernel_mean"] - data) for s in ns])
+    slope = np.polyfit(np.log(ns), np.log(e), 1)[0]
+    assert slope == pytest.approx(-2.0, abs=0.05)                 # measured -1.99
+
+
 def test_compare_general_mixture_agrees_and_detects_a_coarse_sampler():
     params = MODEL.resolve(dict(MIX3, sampler="ddim", steps=3))
     c = replica.compare(MODEL, params, [1000, 2000, 4000], trials=10, seed=2)
@@ -494,12 +603,19 @@ def test_compare_general_gaussian_agrees():
 
 
 @pytest.mark.latex
-@pytest.mark.parametrize("given", [{"covariance": COV, "sampler": "ddpm"}, dict(MIX3, sampler="flow")])
+@pytest.mark.parametrize("given", [{"covariance": COV, "sampler": "ddpm"}, dict(MIX3, sampler="flow"),
+                                   {"covariance": COV, "sampler": "flow-midpoint"},
+                                   dict(MIX3, sampler="flow-midpoint")])
 def test_general_latex_export_compiles(given, tmp_path, pdflatex):
     params = MODEL.resolve(given)
     model = MODEL.variant(params)
+    body = derivation_latex(model, params)
+    assert r"\mathbb{E}[x_0 \mid x_t = x] = " in body and r"\nabla \ln p_t(x) = " in body
+    assert (r"v_t(x) = " in body) == (params["sampler"] in dm.FLOW_SAMPLERS)
+    if params["sampler"] == "flow-midpoint":
+        assert "x_m = " in body and "second order" in body
     tex = tmp_path / "diffusion.tex"
-    tex.write_text(standalone_document(derivation_latex(model, params), "diffusion"))
+    tex.write_text(standalone_document(body, "diffusion"))
     proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -28,11 +28,14 @@ Samplers (``steps`` = N steps of dt = 1/N from t = 1 down to 0; t_k = k/N):
   with ``mu_{t-dt}(x) = E[x_{t-dt} | x_t = x] = (dt/t) D(x) + (1 - dt/t) x``;
 * ``ddim`` (the deterministic sampler, Algorithm 3): ``x <- x + lambda (mu_{t-dt}(x) - x)``,
   ``lambda = sigma_t/(sigma_{t-dt} + sigma_t)``, ``sigma_t = sigma_q sqrt(t)``;
-* ``flow`` (flow matching, Euler): ``x <- x + dt v_t(x)``.
+* ``flow`` (flow matching, Euler): ``x <- x + dt v_t(x)``;
+* ``flow-midpoint`` (flow matching, explicit midpoint / second-order Runge-Kutta):
+  ``x_m = x + (dt/2) v_{t_k}(x)``, ``x <- x + dt v_{t_k - dt/2}(x_m)`` (the midpoint rather than Heun's
+  method, which would evaluate the velocity at t = 0 on the last step).
 
 The VE samplers start (``init``) from the exact marginal p_1 (``marginal``: the discretisation
 error alone) or from the tutorial's N(0, sigma_q^2 I) (``noise``: plus the error of the start).
-Flow matching starts from its base N(0, sigma_q^2 I), which is its exact p_1.
+Flow matching (both integrators) starts from its base N(0, sigma_q^2 I), which is its exact p_1.
 
 Theory: for Gaussian data the denoiser is affine, so every step is an affine map
 ``x <- A_k x + B_k + C_k xi`` (derived: the coefficients of the update as a polynomial in x and
@@ -41,7 +44,10 @@ xi). The generated distribution is Gaussian with mean and variance the products 
 prod_{j<k} A_j^2`` (shown as SymPy Product/Sum; evaluated by the recursion at any precision).
 From them the KL divergence and the Wasserstein-2 distance to the data (closed forms for
 Gaussians) and the local order of the discretisation error, log2(W2(N)/W2(2N)). DDPM and Euler
-flow matching are first order; DDIM is Euler's method in sigma = sigma_q sqrt(t) with steps
+flow matching are first order; midpoint flow matching is second order (measured on the mixtures) and
+on Gaussian data measured third order at t = 0 (W2 ~ N^-3: the mean is exact, its path being linear
+in t, and the N^-2 term of the variance's error vanishes); its velocity is linear in x for Gaussian
+data, so its two-stage step is still affine; DDIM is Euler's method in sigma = sigma_q sqrt(t) with steps
 ~ 1/sqrt(k N), whose squares sum to ~ ln(N)/N: first order up to a logarithm (measured order
 0.63 at N = 20, 0.86 at N = 2560).
 Speciation (G. Biroli, T. Bonnaire, V. de Bortoli and M. Mezard, "Dynamical regimes of diffusion
@@ -74,7 +80,8 @@ sigma0^2 I). :func:`data_spec` validates them.
   one-coordinate ones summed/stacked in its own eigenbasis; the posterior weights are the softmax of
   L_a = ln w_a + ln p_{t,a}; the denoiser sum_a pi_a D_a; the score the SymPy gradient of
   ln sum_a exp(L_a); every sampler step is x' = a_k x + b_k D(x) + c_k xi (:func:`linear_step`,
-  derived). Theory (:func:`general_statistics`): the mean and variance (averaged over coordinates)
+  derived; flow-midpoint: two such stages, :func:`linear_stages`). Theory (:func:`general_statistics`):
+  the mean and variance (averaged over coordinates)
   of the generated samples and their kernel mean E k_data(x), k_data(x) = E_y exp(-|x - y|^2/(2
   ell^2)) (the cross term of the MMD with a Gaussian kernel; the derived one-coordinate Gaussian
   integral in each component's eigenbasis), computed for the deterministic samplers by composite
@@ -103,7 +110,9 @@ MAX_DIM = 100000
 #: largest grid of the DDPM mixture theory (a dense grid x grid kernel each step)
 MAX_GRID = 6000
 MAX_GRID_WORK = 3e8
-SAMPLERS = ("ddim", "ddpm", "flow")
+SAMPLERS = ("ddim", "ddpm", "flow", "flow-midpoint")
+#: the flow-matching samplers (linear flow, started from the base N(0, sigma_q^2 I))
+FLOW_SAMPLERS = ("flow", "flow-midpoint")
 DATA = ("gaussian", "mixture")
 INITS = ("marginal", "noise")
 
@@ -196,7 +205,17 @@ def derive(process, data):
 
 
 def sampler_process(sampler):
-    return "fm" if sampler == "flow" else "ve"
+    return "fm" if sampler in FLOW_SAMPLERS else "ve"
+
+
+XM = sympy.Symbol("x_m", real=True)         # the midpoint stage of flow-midpoint
+
+
+def midpoint_stages(velocity):
+    """(x_m, x') of the explicit midpoint step from t_k to t_{k-1} for the velocity expression (in X, T):
+    x_m = x + (dt/2) v(x, t_k) and x' = x + dt v(x_m, t_k - dt/2), the latter written with the symbol XM."""
+    xm = X + (DT / 2) * velocity.xreplace({T: TK})
+    return xm, X + DT * velocity.xreplace({X: XM, T: TK - DT / 2})
 
 
 @functools.lru_cache(maxsize=None)
@@ -213,12 +232,23 @@ def step_update(sampler, data):
         return X + lam * (mean - X)
     if sampler == "flow":
         return X + DT * d["velocity"].subs(T, TK)
+    if sampler == "flow-midpoint":
+        xm, upd = midpoint_stages(d["velocity"])
+        return upd.xreplace({XM: xm})
     raise DerivationError(f"unknown sampler {sampler!r}")
 
 
 @functools.lru_cache(maxsize=None)
 def affine_step(sampler):
     """(A_k, B_k, C_k) with x' = A_k x + B_k + C_k xi for Gaussian data (derived from the update)."""
+    if sampler == "flow-midpoint":
+        # the composed two-stage update: the derivatives in x and xi (affine iff they are free of both),
+        # factored -- SymPy's Poly of the expanded composition takes ~100x longer for the same coefficients
+        upd = step_update(sampler, "gaussian")
+        A, C = (sympy.factor(sympy.diff(upd, v)) for v in (X, XI))
+        if A.has(X, XI) or C.has(X, XI):
+            raise DerivationError(f"{sampler}: the step is not affine for Gaussian data")
+        return A, sympy.factor(upd.xreplace({X: 0, XI: 0})), C
     upd = sympy.expand(step_update(sampler, "gaussian"))
     poly = sympy.Poly(upd, X, XI)
     if poly.total_degree() > 1:
@@ -231,7 +261,7 @@ def affine_step(sampler):
 
 def start_moments(sampler, init):
     """(mean, variance) of one coordinate at t = 1 (Gaussian data)."""
-    if sampler == "flow" or init == "noise":
+    if sampler in FLOW_SAMPLERS or init == "noise":
         return sympy.Integer(0), SQ**2
     return MU, S0**2 + SQ**2
 
@@ -310,7 +340,7 @@ def gaussian_moments(sampler, init, mu, s0, sq, steps, mp=False):
         coef = _mp_coefficients(sampler)
         one = mpmath.mpf(1)
         mu, s0, sq = mpmath.mpf(mu), mpmath.mpf(s0), mpmath.mpf(sq)
-        if sampler == "flow" or init == "noise":
+        if sampler in FLOW_SAMPLERS or init == "noise":
             m, v = 0 * one, sq**2
         else:
             m, v = mu, s0**2 + sq**2
@@ -321,7 +351,7 @@ def gaussian_moments(sampler, init, mu, s0, sq, steps, mp=False):
     coef = _np_coefficients(sampler)
     k = np.arange(n, 0, -1, dtype=float)
     A, B, C = (np.broadcast_to(np.asarray(c, dtype=float), k.shape) for c in coef(k, float(n), mu, s0, sq))
-    m, v = (0.0, sq**2) if (sampler == "flow" or init == "noise") else (mu, s0**2 + sq**2)
+    m, v = (0.0, sq**2) if (sampler in FLOW_SAMPLERS or init == "noise") else (mu, s0**2 + sq**2)
     for a, b, c in zip(A, B, C):
         m, v = a * m + b, a * a * v + c * c
     return m, v
@@ -352,7 +382,7 @@ def mixture_abs_projection(sampler, init, mu, s0, sq, dim, steps):
     M = abs(float(mu)) * math.sqrt(float(dim))
     s0, sq = float(s0), float(sq)
     f, C = _np_mixture_step(sampler)
-    if sampler == "flow" or init == "noise":
+    if sampler in FLOW_SAMPLERS or init == "noise":
         comps = [(0.0, sq)]
     else:
         width = math.sqrt(s0**2 + sq**2)
@@ -393,6 +423,11 @@ def mixture_abs_projection(sampler, init, mu, s0, sq, dim, steps):
 # ---------------------------------------------------------------------------------------------
 # SymPy functions evaluated numerically
 # ---------------------------------------------------------------------------------------------
+def _ident(sampler):
+    """The sampler's name as part of a Python identifier (the printed name of a SymPy function)."""
+    return sampler.replace("-", "")
+
+
 def _mp_or_float(args):
     return any(isinstance(a, (mpmath.mpf, mpmath.mpc)) for a in args)
 
@@ -414,7 +449,7 @@ def moment_function(sampler, init, which, label):
         out = r"%s\left(%s\right)" % (label, ", ".join(printer._print(a) for a in self.args))
         return out if exp is None else r"%s^{%s}" % (out, exp)
 
-    name = f"GenMoment_{sampler}_{init}_{which}"
+    name = f"GenMoment_{_ident(sampler)}_{init}_{which}"
     return type(name, (Function,), {"nargs": 4, "_imp_": staticmethod(imp), "_latex": _latex,
                                     "__module__": __name__})
 
@@ -438,7 +473,7 @@ def mixture_function(sampler, init):
         out = r"E_{N}|y|\left(%s\right)" % ", ".join(printer._print(a) for a in self.args)
         return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
 
-    name = f"MixtureAbs_{sampler}_{init}"
+    name = f"MixtureAbs_{_ident(sampler)}_{init}"
     return type(name, (Function,), {"nargs": 5, "_imp_": staticmethod(imp), "_latex": _latex,
                                     "__module__": __name__})
 
@@ -696,7 +731,10 @@ def velocity_from_denoiser(D, x):
 @functools.lru_cache(maxsize=None)
 def linear_step(sampler):
     """(a_k, b_k, c_k) of one step x' = a_k x + b_k D(x, t_k) + c_k xi, the update written with the
-    denoiser's value DD (derived: the coefficients of the update as a polynomial in x, DD, xi)."""
+    denoiser's value DD (derived: the coefficients of the update as a polynomial in x, DD, xi).
+    flow-midpoint evaluates the denoiser twice: see :func:`linear_stages`."""
+    if sampler == "flow-midpoint":
+        raise DerivationError("flow-midpoint is two stages, each linear: use linear_stages")
     if sampler == "flow":
         upd = X + DT * velocity_from_denoiser(DD, X).subs(T, TK)
     else:
@@ -717,6 +755,43 @@ def linear_step(sampler):
 @functools.lru_cache(maxsize=None)
 def _np_linear_step(sampler):
     return sympy.lambdify([K, NS, SQ], list(linear_step(sampler)), "numpy")
+
+
+DM = sympy.Symbol("D_m", real=True)         # the denoiser's value at the midpoint stage
+
+
+@functools.lru_cache(maxsize=None)
+def linear_stages(sampler):
+    """The deterministic part of one step as stages ((tau, a, e, b), ...): starting from y = x,
+    y <- a x + e y + b D(y, t_k - tau dt); the step's noise c_k xi (:func:`linear_step`) comes after.
+    One stage for ddpm, ddim, flow; for flow-midpoint x_m = x + (dt/2) v(x, t_k) and
+    x' = x + dt v(x_m, t_k - dt/2), v written with the denoiser (:func:`velocity_from_denoiser`), the
+    coefficients read off each stage as a polynomial in x, x_m and the denoiser's value (derived)."""
+    if sampler != "flow-midpoint":
+        a, b, _ = linear_step(sampler)
+        return ((sympy.Integer(0), a, sympy.Integer(0), b),)
+    xm, upd = midpoint_stages(velocity_from_denoiser(DD, X))
+    upd = upd.xreplace({DD: DM})
+    out = []
+    for tau, expr, den in ((sympy.Integer(0), xm, DD), (sympy.Rational(1, 2), upd, DM)):
+        poly = sympy.Poly(sympy.expand(expr), X, XM, den)
+        if poly.total_degree() > 1:
+            raise DerivationError(f"{sampler}: a stage is not linear in x, x_m and D")
+        out.append((tau,) + tuple(sympy.simplify(poly.coeff_monomial(m)) for m in (X, XM, den)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _np_stages(sampler):
+    return sympy.lambdify([K, NS, SQ], [list(st) for st in linear_stages(sampler)], "numpy")
+
+
+def apply_stages(sampler, x, k, n, sq, den):
+    """The deterministic part of step k of n on points x, with den(y, t) the denoiser."""
+    y = x
+    for tau, a, e, b in _np_stages(sampler)(float(k), float(n), sq):
+        y = a * x + e * y + b * den(y, (k - tau) / n)
+    return y
 
 
 @functools.lru_cache(maxsize=None)
@@ -767,7 +842,7 @@ def numeric_components(spec, mu, s0):
 def _start_law(spec, sampler, init, mu, s0, sq):
     """The start of the sampler as a Gaussian mixture: [(weight, mean, covariance)]."""
     d = spec.dim
-    if sampler == "flow" or init == "noise":
+    if sampler in FLOW_SAMPLERS or init == "noise":
         return [(1.0, np.zeros(d), sq * sq * np.eye(d))]
     w, m, S = numeric_components(spec, mu, s0)
     return [(w[a], m[a], S[a] + sq * sq * np.eye(d)) for a in range(spec.k)]
@@ -800,7 +875,6 @@ def general_statistics(spec, sampler, init, mu, s0, sq, ell, steps, panels=None)
     d = spec.dim
     process = sampler_process(sampler)
     den, kern = general_numeric(spec, process)
-    coef = _np_linear_step(sampler)
     law = _start_law(spec, sampler, init, mu, s0, sq)
     kernel = lambda z: kern(z, mu, s0, ell)                                    # noqa: E731
     lo = np.min([m - 8 * np.sqrt(np.diag(C)) for _, m, C in law], axis=0)
@@ -817,14 +891,13 @@ def general_statistics(spec, sampler, init, mu, s0, sq, ell, steps, panels=None)
             (x1, w1), (x2, w2) = axes
             x = np.stack(np.meshgrid(x1, x2, indexing="ij"), -1).reshape(-1, 2)
             wq = np.outer(w1, w2).ravel()
-        if x.shape[0] * n * spec.k > QUAD_MAX_WORK:
+        if x.shape[0] * n * spec.k * len(linear_stages(sampler)) > QUAD_MAX_WORK:
             raise DerivationError(f"the quadrature of {x.shape[0]} points through {n} steps is too long; use "
                                   f"fewer steps (at most {int(QUAD_MAX_WORK / (x.shape[0] * spec.k))})")
         prob = _mixture_pdf(x, law) * wq
         z = x.copy()
         for k in range(n, 0, -1):
-            a, b, _ = coef(float(k), float(n), sq)
-            z = a * z + b * den(z, k / n, mu, s0, sq)
+            z = apply_stages(sampler, z, k, n, sq, lambda y, t: den(y, t, mu, s0, sq))
         return _statistics(z, prob / prob.sum(), kernel)
     if d != 1:
         raise DerivationError(f"the DDPM theory of a general mixture propagates the density on a grid in dim = 1 "
@@ -837,6 +910,7 @@ def general_statistics(spec, sampler, init, mu, s0, sq, ell, steps, panels=None)
                               f"here (at most {MAX_GRID} points and steps * points^2 <= {MAX_GRID_WORK:g}): use "
                               "fewer steps (the grid spacing is sigma_q/(8 sqrt(steps)))")
     p = _mixture_pdf(grid[:, None], law)
+    coef = _np_linear_step(sampler)
     for k in range(n, 0, -1):
         a, b, c = (float(v) for v in coef(float(k), float(n), sq))
         fy = a * grid + b * den(grid[:, None], k / n, mu, s0, sq)[:, 0]
@@ -870,7 +944,7 @@ def general_function(spec, sampler, init, which):
 
     import hashlib
     tag = hashlib.sha256(repr(tuple(spec)).encode()).hexdigest()[:8]
-    name = f"GeneralStat_{sampler}_{init}_{which}_{tag}"
+    name = f"GeneralStat_{_ident(sampler)}_{init}_{which}_{tag}"
     return type(name, (Function,), {"nargs": 5, "_imp_": staticmethod(imp), "_latex": _latex,
                                     "__module__": __name__})
 
@@ -915,7 +989,8 @@ class Diffusion(Model):
     title = "Diffusion and flow-matching samplers with the exact score (Nakkiran et al. 2024)"
     description = ("Gaussian or mixture data in dim dimensions (isotropic by default, or means, covariances and "
                    "weights as array parameters); the tutorial's variance-exploding "
-                   "diffusion and linear flow matching; DDPM, DDIM and flow-matching (Euler) samplers with the exact "
+                   "diffusion and linear flow matching; DDPM, DDIM and flow-matching (Euler and midpoint) samplers "
+                   "with the exact "
                    "(SymPy-derived) denoiser for a number of steps. Gaussian data: the exact mean and variance of the "
                    "generated samples (products over the steps), KL and Wasserstein-2 to the data and the order of "
                    "the discretisation error (general covariances: in their eigenbasis); symmetric mixture: "
@@ -925,7 +1000,8 @@ class Diffusion(Model):
     parameters = (
         Parameter("data", "data distribution: gaussian N(mu 1, sigma0^2 I) or the mixture of N(+-mu 1, sigma0^2 I)",
                   default="gaussian", kind="categorical", choices=DATA),
-        Parameter("sampler", "ddpm (stochastic), ddim (deterministic) or flow (flow matching, Euler)",
+        Parameter("sampler", "ddpm (stochastic), ddim (deterministic), flow (flow matching, Euler: first order) "
+                  "or flow-midpoint (flow matching, explicit midpoint / RK2: second order)",
                   default="ddim", kind="categorical", choices=SAMPLERS),
         Parameter("init", "start of the VE samplers: marginal (the exact p_1) or noise (N(0, sigma_q^2 I))",
                   default="marginal", kind="categorical", choices=INITS),
@@ -996,6 +1072,10 @@ class Diffusion(Model):
         # one Euler step of flow matching from N(0, sq^2): x0 = x1 + v_1(x1) = E[x0] = mu: variance 0
         Reference({"sampler": "flow", "steps": 1, "mu": 0.7}, "mean", 0.7, 1e-14,
                   "flow matching, one Euler step: v_1 = E[x0] - x1 (the base is independent of the data)"),
+        # one midpoint step: x_m = (x + mu)/2 at t = 1/2, x' = x + v_{1/2}(x_m) = mu + 2 s0^2 x/(s0^2 + sq^2),
+        # x ~ N(0, sq^2): variance 4 s0^4 sq^2/(s0^2 + sq^2)^2
+        Reference({"sampler": "flow-midpoint", "steps": 1}, "variance", 4 * 0.25**2 * 4.0 / 4.25**2, 1e-14,
+                  "flow matching, one explicit-midpoint step, by hand (the denoiser at t = 1/2)"),
         # general Gaussian, one DDIM step from the exact marginal = E[x0|x1]: covariance S (S + sq^2 I)^-1 S,
         # eigenvalues lambda^2/(lambda + 4) with lambda = (3 +- sqrt 2)/2 for S = [[2, 0.5], [0.5, 1]]
         Reference({"sampler": "ddim", "steps": 1, "covariance": "2,0.5;0.5,1"}, "variance",
@@ -1055,7 +1135,8 @@ class Diffusion(Model):
 
     def _process_steps(self, der, sampler, data, rn):
         process_note = ("variance-exploding diffusion x_t = x_0 + sigma_q sqrt(t) z (the tutorial's section 2)"
-                        if sampler != "flow" else "linear flow x_t = (1 - t) x_0 + t x_1, x_1 ~ N(0, sigma_q^2)")
+                        if sampler not in FLOW_SAMPLERS
+                        else "linear flow x_t = (1 - t) x_0 + t x_1, x_1 ~ N(0, sigma_q^2)")
         steps = [
             (r"p_t(x)", der["marginal"].xreplace(rn), "marginal of one coordinate, " + process_note),
             (r"\mathbb{E}[x_0 \mid x_t = x]", der["denoiser"].xreplace(rn), "exact denoiser (posterior mean)"),
@@ -1064,8 +1145,15 @@ class Diffusion(Model):
         ]
         if "velocity" in der:
             steps.append((r"v_t(x)", der["velocity"].xreplace(rn), "flow-matching velocity E[x0 - x1 | x_t]"))
-        steps.append((r"x_{t_{k-1}}", step_update(sampler, data).xreplace(rn),
-                      f"{sampler} step from t_k = k/N (xi standard normal)"))
+        if sampler == "flow-midpoint":
+            xm, upd = midpoint_stages(der["velocity"])
+            steps.append((r"x_m", xm.xreplace(rn), "flow-midpoint (explicit midpoint, second order): half an Euler "
+                          "step from t_k = k/N"))
+            steps.append((r"x_{t_{k-1}}", upd.xreplace(rn), "the step with the velocity at the midpoint "
+                          "(x_m, t_k - 1/(2N))"))
+        else:
+            steps.append((r"x_{t_{k-1}}", step_update(sampler, data).xreplace(rn),
+                          f"{sampler} step from t_k = k/N (xi standard normal)"))
         return steps
 
     def limits(self, F, choices):
@@ -1161,9 +1249,17 @@ class Diffusion(Model):
         if "velocity" in g:
             steps.append((r"v_t(x)", short(g["velocity"]),
                           "flow-matching velocity E[x0 - x1 | x_t] = D - (x - (1 - t) D)/t"))
-        a_k, b_k, c_k = linear_step(sampler)
-        steps.append((r"x_{t_{k-1}}", (a_k * X + b_k * DD + c_k * XI).xreplace(rn),
-                      f"{sampler} step, D the denoiser at t_k = k/N (xi standard normal)"))
+        if sampler == "flow-midpoint":
+            (_, a1, _, b1), (_, a2, e2, b2) = linear_stages(sampler)
+            steps.append((r"x_m", (a1 * X + b1 * DD).xreplace(rn),
+                          "flow-midpoint (explicit midpoint, second order): half an Euler step, D the denoiser at "
+                          "t_k = k/N"))
+            steps.append((r"x_{t_{k-1}}", (a2 * X + e2 * XM + b2 * DM).xreplace(rn),
+                          "the step with the velocity at the midpoint, D_m the denoiser at (x_m, t_k - 1/(2N))"))
+        else:
+            a_k, b_k, c_k = linear_step(sampler)
+            steps.append((r"x_{t_{k-1}}", (a_k * X + b_k * DD + c_k * XI).xreplace(rn),
+                          f"{sampler} step, D the denoiser at t_k = k/N (xi standard normal)"))
         mean_d, var_d, kern_d = general_data_moments(spec)
         fn = {w: general_function(spec, sampler, init, w) for w in ("mean", "variance", "kernel_mean")}
         args = (s["mu"], s["sigma0"], sq, ell, n)

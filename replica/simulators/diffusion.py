@@ -11,6 +11,10 @@ The denoisers are written here by hand (numpy), independently of the SymPy deriv
   mixture        D(x) = ((1-t) sigma0^2 x + t^2 sigma_q^2 m tanh((1-t) <m, x>/V_t))/V_t;
   velocity       v = E[x0 - x1 | x_t] = (D(x) - x)/t.
 
+Samplers (N steps from t_k = k/N to t_{k-1}, dt = 1/N): ddpm and ddim with the VE denoiser; flow
+(Euler) x <- x + dt v(x, t_k); flow-midpoint (explicit midpoint) x_m = x + (dt/2) v(x, t_k),
+x <- x + dt v(x_m, t_k - dt/2).
+
 General data (``mean``/``covariance`` or ``weights``/``means``/``covariances`` set), written with
 matrices (no eigenbasis, unlike the derivation): each component a is N(m_a, S_a); under
 x_t = a x0 + beta z its marginal is N(a m_a, C_a), C_a = a^2 S_a + beta^2 I, its denoiser
@@ -101,11 +105,17 @@ def run_sampler(params, x, rng):
     sampler, n = params["sampler"], int(params["steps"])
     sq = float(params["sigma_q"])
     dt = 1.0 / n
+    def velocity(y, t):
+        return (denoiser(params, y, t, "fm") - y) / t
+
     for k in range(n, 0, -1):
         t = k / n
         if sampler == "flow":
-            D = denoiser(params, x, t, "fm")
-            x = x + dt * (D - x) / t
+            x = x + dt * velocity(x, t)
+            continue
+        if sampler == "flow-midpoint":
+            xm = x + (dt / 2) * velocity(x, t)
+            x = x + dt * velocity(xm, t - dt / 2)
             continue
         D = denoiser(params, x, t, "ve")
         mean = (dt / t) * D + (1 - dt / t) * x              # E[x_{t-dt} | x_t]
@@ -121,7 +131,7 @@ def start_samples(params, n, rng):
     dim = int(params["dim"])
     mu, s0, sq = float(params["mu"]), float(params["sigma0"]), float(params["sigma_q"])
     z = rng.standard_normal((n, dim))
-    if params["sampler"] == "flow" or params["init"] == "noise":
+    if params["sampler"] in ("flow", "flow-midpoint") or params["init"] == "noise":
         return sq * z
     # the exact VE marginal at t = 1: data + N(0, sigma_q^2)
     comps = components(params)
