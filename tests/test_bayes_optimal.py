@@ -312,3 +312,19 @@ def test_sweep_from_the_scanned_roots_equals_pointwise_solves():
         assert fixed["converged"] and mse == pytest.approx(float(fixed["x"][0]), rel=1e-10)
         roots = MODEL.branches(p)                     # the pointwise scan (brentq)
         assert amp == pytest.approx(max(roots), rel=1e-10) and nb == len(roots)
+
+
+def test_sweep_and_single_points_agree_on_the_branches_down_to_tiny_mse():
+    """Regression (found by fuzzing): a sweep over Delta reported two branches and a shifted mse_amp
+    where there is one stationary point (the batched refinement left a settled root for a bisection
+    step), and the pointwise scan refined E ~ 1e-10 only to 4e-8 (an absolute brentq tolerance).
+    Both scans now agree to 1e-14 relative, and with the saddle point itself."""
+    deltas = [1e-9, 1e-7, 0.0025, 0.005, 0.0075, 0.01]
+    s = replica.sweep(MODEL, {"rho": 0.1, "alpha": 0.5}, "Delta", deltas)
+    assert list(s.array("branches")) == [1.0] * len(deltas)
+    for d, E, amp in zip(deltas, s.array("mse"), s.array("mse_amp")):
+        roots = MODEL.branches(MODEL.resolve({"rho": 0.1, "alpha": 0.5, "Delta": d}))
+        assert len(roots) == 1
+        assert roots[0] == pytest.approx(E, rel=1e-14) and amp == pytest.approx(E, rel=1e-14)
+        one = replica.solve(MODEL, {"rho": 0.1, "alpha": 0.5, "Delta": d}).observables
+        assert one["branches"] == 1.0 and one["mse_amp"] == pytest.approx(E, rel=1e-14)

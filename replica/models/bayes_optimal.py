@@ -314,7 +314,7 @@ class BayesOptimal(Model):
             if fa == 0:
                 out.append(float(a))
             elif fa * fb < 0:
-                out.append(brentq(g, a, b, xtol=1e-16, rtol=1e-15))
+                out.append(brentq(g, a, b, xtol=1e-300, rtol=1e-15))   # relative: E may be 1e-12
         if vals[-1] == 0:
             out.append(rho)
         return out
@@ -363,7 +363,7 @@ class BayesOptimal(Model):
                 settled = np.abs(f / slope) <= tiny
             done = (f == 0) | settled | (np.abs(step - x[idx]) <= tiny) | (hi[idx] - lo[idx] <= 1e-15)
             f_prev[idx] = f
-            x[idx] = np.where(f == 0, x[idx], step)
+            x[idx] = np.where(f == 0, x[idx], np.where(settled, newton, step))   # settled: keep the root
             active[idx] = ~done
         roots = [[] for _ in plist]
         for i, r in zip(pi, np.exp(x)):
