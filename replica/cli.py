@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+import mpmath
 import numpy as np
 
 from . import api
@@ -114,9 +115,12 @@ def _given(assignments) -> dict:
     return out
 
 
-def _fmt(x) -> str:
+def _fmt(x, dps=None) -> str:
     if x is None:
         return "-"
+    if isinstance(x, mpmath.mpf):          # --dps results: every digit asked for; beyond the double range kept
+        if mpmath.isfinite(x) and (dps or x != 0 and (abs(x) > 1e308 or abs(x) < 1e-307)):
+            return mpmath.nstr(x, max(dps or 12, 12))
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, str):
@@ -172,11 +176,11 @@ def _print_point(r, model=None):
     p = ", ".join(f"{k}={_fmt(v)}" for k, v in r.params.items() if v is not None)
     print(f"{r.model} at {p}")
     for k, v in r.order_parameters.items():
-        print(f"  order parameter {k:<10} {_fmt(v)}")
+        print(f"  order parameter {k:<10} {_fmt(v, r.dps)}")
     for k, v in r.observables.items():
-        print(f"  {k:<26} {_fmt(v)}")
+        print(f"  {k:<26} {_fmt(v, r.dps)}")
     if r.free_energy is not None:
-        print(f"  {'free energy (saddle)':<26} {_fmt(r.free_energy)}")
+        print(f"  {'free energy (saddle)':<26} {_fmt(r.free_energy, r.dps)}")
     print(f"  {'converged':<26} {r.converged}  (residual {_fmt(r.residual)}, {r.iterations} iterations)")
     if r.stability:
         broken = f" (the {model.ansatz} solution is unstable)" if model is not None and model.ansatz else ""

@@ -26,6 +26,8 @@ def number(x, dps: int | None = None):
             if not mpmath.isfinite(v):
                 return str(v)
             return mpmath.nstr(v, dps, min_fixed=-6, max_fixed=7)
+    if isinstance(x, mpmath.mpf) and mpmath.isfinite(x) and x != 0 and (math.isinf(float(x)) or float(x) == 0):
+        return mpmath.nstr(x, dps or 15)          # beyond the double range (--dps results): keep the value
     x = float(x)
     return x if math.isfinite(x) else str(x)
 

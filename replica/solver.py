@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import mpmath
 import numpy as np
@@ -265,7 +266,17 @@ def _limits(model, params, dps=None) -> dict:
         out = fn(*[mpmath.mpf(v) for v in values])
         if dps:
             return {n: v for n, v in zip(names, out)}
-        return {n: float(v) for n, v in zip(names, out)}
+        return {n: _limit_to_float(model, params, n, v) for n, v in zip(names, out)}
+
+
+def _limit_to_float(model, params, name, v) -> float:
+    """A limit's mpmath value as a float; a finite nonzero value outside the double range (Gardner's
+    alpha_c ~ 1e350 at kappa = -40) is an error naming the way out, not a silent inf or 0."""
+    x = float(v)
+    if mpmath.isfinite(v) and v != 0 and (math.isinf(x) or x == 0):
+        raise ParameterError(f"{model.name} at {_fmt(params)}: {name} = {mpmath.nstr(v, 6)} is outside the range "
+                             "of double precision (about 1e-308 to 1e308); use --dps D (mpmath) for it")
+    return x
 
 
 def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: bool = True) -> PointResult:
@@ -297,7 +308,7 @@ def solve(model: Model, params: dict, dps: int | None = None, raise_on_failure: 
 
 
 #: the largest number of starting points a failed point is retried from (see _continuation_single)
-CONTINUATION_STARTS = 1000
+CONTINUATION_STARTS = 300
 
 
 def _continuation_single(model, params, sol):

@@ -500,3 +500,27 @@ def test_scripts_end_quietly_when_the_reader_closes_the_pipe():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize("argv,text", [
+    # Gardner's alpha_c = 1/int_{-kappa}^oo Dt (t + kappa)^2 ~ 2e352 at kappa = -40: beyond double precision
+    (["solve", "gardner", "--set", "kappa=-40"], "alpha_c = 2.19508e+352 is outside the range of double precision"),
+    (["solve", "gardner", "--set", "kappa=1e308"], "alpha_c = 1.0e-616 is outside the range of double precision"),
+    # found by fuzzing: these raised ZeroDivisionError tracebacks
+    (["solve", "ising-perceptron", "--set", "kappa=-40", "--set", "rsb=1"], "did not converge"),
+    (["solve", "sk", "--set", "rsb=1", "--set", "T=0.1", "--set", "h=5"], "the optimal u = beta x runs to 0"),
+])
+def test_values_beyond_reach_are_one_line_errors(capsys, argv, text):
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2 and text in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_dps_prints_every_digit_and_values_beyond_the_double_range(capsys):
+    import mpmath
+    rc, out, err = run(capsys, "solve", "gardner", "--set", "kappa=-40", "--dps", "20")
+    assert rc in (0, None), err
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("alpha_c"))
+    with mpmath.workdps(60):     # independent: int_a^oo Dt (t - a)^2 = (1 + a^2) H(a) - a phi(a), a = 40 (60 digits:
+        a = mpmath.mpf(40)       # the two terms cancel to 3 parts in 1e4)
+        ref = 1 / ((1 + a * a) * mpmath.erfc(a / mpmath.sqrt(2)) / 2 - a * mpmath.npdf(a))
+    assert mpmath.almosteq(mpmath.mpf(line.split()[-1]), ref, rel_eps=mpmath.mpf(10) ** -19)

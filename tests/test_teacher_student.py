@@ -135,6 +135,16 @@ def test_large_alpha_learning_curves(rule, coefficient, tol):
     assert alpha * eps == pytest.approx(coefficient, abs=tol)
 
 
+@pytest.mark.parametrize("alpha", [1e3, 1e4])
+def test_max_margin_converges_far_into_the_large_alpha_tail(alpha):
+    """alpha = 1e3 used to end 6e-12 short of the tolerance after a two-minute fallback search (lambda
+    grows like alpha; the R and kappa equations are now divided by 1 + lambda). The tail follows the
+    maximal-stability asymptote eps ~ 0.500/alpha (Engel & Van den Broeck 2001, sec. 4.2)."""
+    r = _solve(alpha=alpha, rule="max-margin")
+    assert r.converged and r.residual < 1e-12
+    assert alpha * float(r.observables["eps_g"]) == pytest.approx(0.500, abs=1e-3)
+
+
 def test_rules_are_ordered_as_in_the_literature():
     # Engel & Van den Broeck 2001, ch. 2-4 (the learning curves of the rules): Bayes is optimal, maximal stability comes
     # close, Gibbs is worse; Hebb beats Gibbs at small alpha but decays only like 1/sqrt(alpha)

@@ -266,7 +266,7 @@ class KrauthMezard(IsingPerceptron):
         the two capacities is 0.65-0.82 for kappa in [0, 1], measured); q, qhat and lambda bracketed."""
         k = float(params["kappa"])
         I = (1 + k * k) * 0.5 * math.erfc(-k / math.sqrt(2)) + k * math.exp(-k * k / 2) / math.sqrt(2 * math.pi)
-        a0 = 0.72 * 2 / (math.pi * I)
+        a0 = 0.72 * 2 / (math.pi * max(I, 1e-300))      # I underflows for kappa < -38 (the solve then fails cleanly)
         q0 = min(0.9, 0.55 + 0.15 * max(k, 0.0))
         return [(q0, qh, a0, lam) for qh in (2.5 * (1 + 2 * max(k, 0.0)), 1.0) for lam in (1.0, 4.0)]
 

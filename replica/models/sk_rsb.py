@@ -227,13 +227,23 @@ def ground_state_one_rsb(h: float) -> dict:
     """Maximise e_0(q0, u; h) over q0 in [0, 1), u > 0 (Nelder-Mead in sqrt(q0)/ln u, polished)."""
     best = None
     for s0, lu in ((0.7, 0.3), (0.1, -0.2), (0.95, 1.0)):
-        r = so.minimize(lambda v: -zero_temperature_one_rsb(min(v[0] ** 2, 1 - 1e-12), math.exp(v[1]), h),
+        # u is kept above U_MIN: (1/u) int ln(...) cancels to O(eps/u) as u -> 0 (and divides by 0)
+        r = so.minimize(lambda v: -zero_temperature_one_rsb(min(v[0] ** 2, 1 - 1e-12), max(math.exp(v[1]), U_MIN), h),
                         [s0, lu], method="Nelder-Mead",
                         options={"xatol": 1e-11, "fatol": 1e-15, "maxiter": 4000})
         if best is None or r.fun < best.fun:
             best = r
     s, lu = best.x
+    if math.exp(lu) <= 1.01 * U_MIN:
+        raise ConvergenceError(f"sk rsb=1 ground state at h={h:g}: the optimal u = beta x runs to 0 (below {U_MIN:g}), "
+                               "where the 1RSB energy cannot be evaluated in double precision; last iterate "
+                               f"q0={min(s * s, 1.0):.17g}, u={math.exp(lu):.3g}", residual=float("nan"),
+                               last_iterate={"q0": min(s * s, 1.0), "u": math.exp(lu)})
     return {"ground_state_energy": -float(best.fun), "q0": float(min(s * s, 1.0)), "u": math.exp(lu)}
+
+
+#: smallest u = beta x of the zero-temperature 1RSB energy (see ground_state_one_rsb)
+U_MIN = 1e-6
 
 
 # ---------------------------------------------------------------------------

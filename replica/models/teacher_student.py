@@ -247,9 +247,12 @@ class MaxMarginStudent(TeacherStudent):
     def equation_scales(self, choices):
         """The R equation times 1 - R^2: its derivative in R grows like lambda/(1 - R^2) as R -> 1
         (the teacher's field enters through GaussPDF(R t/sqrt(1 - R^2))), so unscaled a rounding of
-        R by one ulp moves it by ~1e-10 at alpha = 300 and the residual cannot reach 1e-12."""
-        R = self.order_parameters[0].symbol
-        return [1 - R**2, sympy.Integer(1), sympy.Integer(1)]
+        R by one ulp moves it by ~1e-10 at alpha = 300 and the residual cannot reach 1e-12. The R and
+        kappa equations (both lambda times a derivative of the leading coefficient, plus 1 for kappa)
+        are also divided by 1 + lambda: lambda grows like alpha, and at alpha = 1e3 their rounding
+        alone was ~6e-12."""
+        R, _, lam = (o.symbol for o in self.order_parameters)
+        return [(1 - R**2) / (1 + lam), 1 / (1 + lam), sympy.Integer(1)]
 
     def starting_points(self, params):
         """Near the noiseless curve: kappa ~ 1/(alpha + 0.3), 1 - R ~ 1.2/(1 + alpha)^2 (within 10%
