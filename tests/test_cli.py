@@ -523,4 +523,4 @@ def test_dps_prints_every_digit_and_values_beyond_the_double_range(capsys):
     with mpmath.workdps(60):     # independent: int_a^oo Dt (t - a)^2 = (1 + a^2) H(a) - a phi(a), a = 40 (60 digits:
         a = mpmath.mpf(40)       # the two terms cancel to 3 parts in 1e4)
         ref = 1 / ((1 + a * a) * mpmath.erfc(a / mpmath.sqrt(2)) / 2 - a * mpmath.npdf(a))
-    assert mpmath.almosteq(mpmath.mpf(line.split()[-1]), ref, rel_eps=mpmath.mpf(10) ** -19)
+        assert mpmath.almosteq(mpmath.mpf(line.split()[-1]), ref, rel_eps=mpmath.mpf(10) ** -19)
