@@ -179,6 +179,9 @@ def _print_point(r, model=None):
         print(f"  order parameter {k:<10} {_fmt(v, r.dps)}")
     for k, v in r.observables.items():
         print(f"  {k:<26} {_fmt(v, r.dps)}")
+    if not r.observables and not r.order_parameters and model is not None:
+        why = (model.variant(r.params).__doc__ or "").strip().splitlines()
+        print(f"  no theory value at these parameters{': ' + why[0] if why else ''} (replica simulate works)")
     if r.free_energy is not None:
         print(f"  {'free energy (saddle)':<26} {_fmt(r.free_energy, r.dps)}")
     print(f"  {'converged':<26} {r.converged}  (residual {_fmt(r.residual)}, {r.iterations} iterations)")

@@ -524,3 +524,9 @@ def test_dps_prints_every_digit_and_values_beyond_the_double_range(capsys):
         a = mpmath.mpf(40)       # the two terms cancel to 3 parts in 1e4)
         ref = 1 / ((1 + a * a) * mpmath.erfc(a / mpmath.sqrt(2)) / 2 - a * mpmath.npdf(a))
         assert mpmath.almosteq(mpmath.mpf(line.split()[-1]), ref, rel_eps=mpmath.mpf(10) ** -19)
+
+
+def test_a_variant_without_theory_says_so(capsys):
+    rc, out, err = run(capsys, "solve", "expansion-perceptron", "--set", "units=sparse")
+    assert rc in (0, None), err
+    assert "no theory value at these parameters: The input-driven sparse expansion" in out
