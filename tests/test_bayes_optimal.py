@@ -328,3 +328,9 @@ def test_sweep_and_single_points_agree_on_the_branches_down_to_tiny_mse():
         assert roots[0] == pytest.approx(E, rel=1e-14) and amp == pytest.approx(E, rel=1e-14)
         one = replica.solve(MODEL, {"rho": 0.1, "alpha": 0.5, "Delta": d}).observables
         assert one["branches"] == 1.0 and one["mse_amp"] == pytest.approx(E, rel=1e-14)
+
+
+def test_thresholds_without_a_first_order_region_are_a_clear_error():
+    """Found by fuzzing: thresholds=yes printed NaN for all three thresholds at the defaults."""
+    with pytest.raises(ParameterError, match="there is no first-order transition"):
+        replica.solve(MODEL, {"thresholds": "yes", "rho": 0.9, "Delta": 0.5, "alpha": 1.0})

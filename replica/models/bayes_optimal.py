@@ -444,7 +444,13 @@ class BayesOptimal(Model):
         """Observables beyond the saddle point: AMP's fixed point and the number of branches."""
         out = self._branch_observables(self.branches(params), float(solution[0]))
         if params.get("thresholds") == "yes":
-            out.update(self.transitions(float(params["rho"]), float(params["Delta"])))
+            rho, Delta = float(params["rho"]), float(params["Delta"])
+            found = self.transitions(rho, Delta)
+            if all(math.isnan(v) for v in found.values()):
+                raise ParameterError(f"thresholds=yes at rho={rho:g}, Delta={Delta:g}: there is no first-order "
+                                     "transition (one stationary point at every load alpha in [rho/10, 4]); the "
+                                     "thresholds exist at smaller noise Delta")
+            out.update(found)
         return out
 
     def _saddle_node(self, alpha0: float, rho: float, Delta: float, low: bool) -> float:
