@@ -140,3 +140,18 @@ def test_sweep_in_a_weak_field_converges_everywhere():
     assert s.converged.all()
     q = s.array("q")
     assert np.all(np.diff(q) < 0)          # q decreases with temperature in a field
+
+
+def test_h_at_to_many_digits_makes_the_derived_at_eigenvalue_vanish():
+    """Found by fuzzing: with --dps, h_AT printed NaN. At 30 digits it now equals the double-precision
+    value to 1e-11, and the package's RS solution at (T, h_AT), solved and polished at 30 digits through
+    the derived equations, has its derived AT eigenvalue zero to 1e-25 (the definition of the line)."""
+    import mpmath
+    import replica
+    T = "0.5"
+    hat = replica.solve("sk", {"T": T, "h": "0.2"}, dps=30).observables["h_AT"]
+    assert isinstance(hat, mpmath.mpf)
+    assert float(hat) == pytest.approx(replica.solve("sk", {"T": T, "h": "0.2"}).observables["h_AT"], rel=1e-11)
+    with mpmath.workdps(30):
+        r = replica.solve("sk", {"T": T, "h": mpmath.nstr(hat, 30)}, dps=30)
+        assert abs(r.stability["eigenvalue"]) < mpmath.mpf(10) ** -25

@@ -609,8 +609,8 @@ def numeric_function(name, compute, refuse_high_precision=True):
 
     The numerics here are double precision: evaluated above the solver's fixed working precision
     for limits (i.e. when ``--dps`` asked for more digits) they raise a one-line ParameterError
-    (``refuse_high_precision``), or return NaN rather than digits they do not have (for an extra
-    observable of a model that otherwise honours ``--dps``, such as h_AT of rsb=0)."""
+    (``refuse_high_precision``), or return NaN rather than digits they do not have (h_AT of rsb=0,
+    which used to, now has its own mpmath evaluation: :func:`at_line_mp`)."""
     from ..solver import LIMIT_DPS
 
     def imp(*args):
@@ -633,7 +633,37 @@ q0_, q1_, x_ = (sympy.Symbol(n, real=True) for n in ("q_0", "q_1", "x"))
 z0_, z1_ = sympy.Symbol("z_0", real=True), sympy.Symbol("z_1", real=True)
 
 
-AT_FIELD = numeric_function("h_AT", lambda T: at_line(T)[0], refuse_high_precision=False)
+def at_line_mp(T):
+    """h_AT(T) at the working mpmath precision: the float solution of :func:`at_line` polished by
+    mpmath.findroot on the same two equations, their Gaussian averages by mpmath.quad split at the
+    kink z = -h/sqrt(q) (the integrands step there over a width T/sqrt(q))."""
+    T = mpmath.mpf(T)
+    if T >= 1:
+        return mpmath.mpf(0)
+    h0, q0 = at_line(float(T))
+
+    def system(q, h):
+        s = mpmath.sqrt(q)
+        c, w = -h / s, T / s
+        pts = [-mpmath.inf, c - 8 * w, c, c + 8 * w, mpmath.inf]
+        th2 = mpmath.quad(lambda z: mpmath.npdf(z) * mpmath.tanh((s * z + h) / T) ** 2, pts)
+        se4 = mpmath.quad(lambda z: mpmath.npdf(z) * mpmath.sech((s * z + h) / T) ** 4, pts)
+        return [q - th2, 1 - se4 / T**2]
+
+    q, h = mpmath.findroot(system, (mpmath.mpf(q0), mpmath.mpf(h0)), tol=mpmath.mpf(10) ** (-mpmath.mp.dps + 5))
+    return h
+
+
+def _at_field(T):
+    """h_AT in double precision for float results (limits are evaluated at LIMIT_DPS digits then
+    rounded), at the working precision when --dps asked for more."""
+    from ..solver import LIMIT_DPS
+    if isinstance(T, mpmath.mpf) and mpmath.mp.dps > LIMIT_DPS:
+        return at_line_mp(T)
+    return at_line(float(T))[0]
+
+
+AT_FIELD = implemented_function(sympy.Function("h_AT", real=True), _at_field)
 
 
 def _one_rsb_value(key):
