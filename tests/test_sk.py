@@ -155,3 +155,20 @@ def test_h_at_to_many_digits_makes_the_derived_at_eigenvalue_vanish():
     with mpmath.workdps(30):
         r = replica.solve("sk", {"T": T, "h": mpmath.nstr(hat, 30)}, dps=30)
         assert abs(r.stability["eigenvalue"]) < mpmath.mpf(10) ** -25
+
+
+@pytest.mark.parametrize("T,h", [(1.5, 0.3), (0.5, 0.3), (0.05, 0.3), (2.0, 0.0), (0.3, 1.0)])
+def test_energy_is_f_plus_t_s(T, h):
+    """The energy is written as -(1 - q)^2/(2T) - E[(sqrt(q) z + h) tanh(...)], F - T dF/dT with the
+    ln 2cosh averages cancelled by hand: equal to free_energy + T entropy where that has no cancellation."""
+    import replica
+    o = replica.solve("sk", {"T": T, "h": h}).observables
+    assert o["energy"] == pytest.approx(o["free_energy"] + T * o["entropy"], rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("T", [1e3, 1e6, 1e9])
+def test_high_temperature_energy_keeps_its_digits(T):
+    """Found by fuzzing: at T = 1e6, F + T s cancelled two terms of size T ln 2 and printed
+    -5.00003807e-7 for the paramagnet's -1/(2T)."""
+    import replica
+    assert replica.solve("sk", {"T": T, "h": 0.0}).observables["energy"] == pytest.approx(-1 / (2 * T), rel=1e-14)

@@ -575,28 +575,65 @@ def full_rsb_solution(T: float, h: float, steps: int = FULL_RSB_STEPS) -> dict:
 # ---------------------------------------------------------------------------
 # the de Almeida-Thouless line of the RS solution
 # ---------------------------------------------------------------------------
+_GL16 = np.polynomial.legendre.leggauss(16)
+
+
+def _sech_averages(h, s, T):
+    """(<sech^2 y>, <sech^4 y>) over z ~ N(0, 1), y = (s z + h)/T, integrated in y itself:
+    <f(y)> = (T/s) int f(y) phi((T y - h)/s) dy. In y the transition has width one wherever it sits
+    (in z it is T/s wide at z = -h/s, which double precision cannot place at T ~ 1e-9); sech^2
+    decays like e^(-2|y|), so |y| <= 40 carries every digit. Gauss-Legendre, 16 nodes on unit panels
+    (and on panels of width s/T where the Gaussian is narrower than that)."""
+    lo, hi = max(-40.0, (h - 12 * s) / T), min(40.0, (h + 12 * s) / T)
+    if not lo < hi:
+        return 0.0, 0.0
+    n = int(min(4000, max(8, math.ceil((hi - lo) / min(1.0, s / T)))))
+    edges = np.linspace(lo, hi, n + 1)
+    x, w = _GL16
+    half = (edges[1:] - edges[:-1])[:, None] / 2
+    y = ((edges[1:] + edges[:-1])[:, None] / 2 + half * x).ravel()
+    wy = (half * w).ravel() * np.exp(-0.5 * ((T * y - h) / s) ** 2) / math.sqrt(2 * math.pi) * (T / s)
+    e = np.exp(-2 * np.abs(y))
+    sech2 = 4 * e / (1 + e) ** 2
+    return float(np.sum(wy * sech2)), float(np.sum(wy * sech2 * sech2))
+
+
 def _at_system(v, T):
-    q, h = v
-    s = math.sqrt(q)
-    z, w = kink_rule(np.array(-h / s), np.array(T / s))
-    th = np.tanh((s * z + h) / T)
-    return np.array([q - np.sum(w * th * th), 1 - np.sum(w * (1 - th * th) ** 2) / T**2])
+    """The AT line's two equations in (u, h), q = 1 - u T: <sech^2 y>/(u T) = 1 (the RS equation,
+    1 - q = <sech^2>) and <sech^4 y>/T^2 = 1 (lambda_AT = 0), y = (sqrt(q) z + h)/T: relative forms of
+    positive quantities, resolved as T -> 0 where 1 - q = O(T^2) is not (the equations in q failed
+    below T ~ 1e-9)."""
+    u, h = v
+    q = 1 - u * T
+    if not (0 < q <= 1 and u > 0):
+        return np.array([1e3, 1e3])
+    a2, a4 = _sech_averages(h, math.sqrt(q), T)
+    return np.array([a2 / (u * T) - 1, a4 / T**2 - 1])
 
 
 @functools.lru_cache(maxsize=1024)
 def at_line(T: float) -> tuple:
     """(h_AT, q) on the de Almeida-Thouless line at temperature T < 1: the RS equation and
-    lambda_AT = 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h)) = 0 (AT 1978, eq. 21), solved together.
-    For T >= 1 the RS solution is stable in every field: (0, 0)."""
+    lambda_AT = 1 - beta^2 int Dz sech^4(beta(sqrt(q) z + h)) = 0 (AT 1978, eq. 21), solved together
+    (in u = (1 - q)/T, see :func:`_at_system`). For T >= 1 the RS solution is stable in every field: (0, 0)."""
     if T >= 1:
         return 0.0, 0.0
-    near_tc = (math.sqrt(4 / 3 * (1 - T) ** 3), 1 - T)           # AT 1978: h^2 ~ (4/3)(1 - T)^3
-    low_t = (math.sqrt(2 * math.log(1 / T)), 1 - T / math.sqrt(2 * math.log(1 / T) + 1))
-    for h0, q0 in (near_tc, low_t, (0.5 * (near_tc[0] + low_t[0]), 0.5 * (near_tc[1] + low_t[1]))):
-        r = so.root(_at_system, [min(max(q0, 1e-6), 1 - 1e-9), h0], args=(T,), method="hybr",
-                    options={"xtol": 1e-14})
-        q, h = r.x
-        if 0 < q < 1 and h > 0 and np.max(np.abs(_at_system(r.x, T))) < 1e-12:
+    # starts (h, u = (1 - q)/T). Near T_c: AT 1978, h^2 ~ (4/3)(1 - T)^3, q ~ 1 - T. As T -> 0:
+    # <sech^4> ~ (4/3) T phi(h) = T^2 and <sech^2> ~ 2 T phi(h): phi(h) = 3T/4 and u = 3T/2
+    near_tc = (math.sqrt(4 / 3 * (1 - T) ** 3), 1.0)
+    low_t = (math.sqrt(max(2 * math.log(4 / (3 * T * math.sqrt(2 * math.pi))), 1e-6)), 1.5 * T)
+    for h0, u0 in (near_tc, low_t, (0.5 * (near_tc[0] + low_t[0]), 0.5 * (near_tc[1] + low_t[1]))):
+        # unknowns ln u and (h - h0)/T: the finite-difference Jacobian's steps then stay inside the
+        # transition of width T (a step relative to h itself is far wider than T at low temperature)
+        def scaled(v, h0=h0):
+            if not -700 < v[0] < 700:
+                return np.array([1e3, 1e3])
+            return _at_system([math.exp(v[0]), h0 + v[1] * T], T)
+
+        r = so.root(scaled, [math.log(u0), 0.0], method="hybr", options={"xtol": 1e-14})
+        u, h = math.exp(r.x[0]), h0 + r.x[1] * T
+        q = 1 - u * T
+        if 0 < q <= 1 and h > 0 and np.max(np.abs(scaled(r.x))) < 1e-12:
             return float(h), float(q)
     raise ConvergenceError(f"sk: the AT line at T={T:g} was not found")
 
