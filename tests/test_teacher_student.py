@@ -145,6 +145,17 @@ def test_max_margin_converges_far_into_the_large_alpha_tail(alpha):
     assert alpha * float(r.observables["eps_g"]) == pytest.approx(0.500, abs=1e-3)
 
 
+@pytest.mark.parametrize("rule,coefficient", [("gibbs", 0.625), ("bayes", 0.442)])
+@pytest.mark.parametrize("alpha", [1e3, 1e4, 1e5])
+def test_gibbs_and_bayes_converge_far_into_the_large_alpha_tail(rule, coefficient, alpha):
+    """Found by fuzzing: from alpha = 1e3 on, one ulp of q near 1 left a residual above 1e-12 (the
+    Nishimori equation is now scaled by 2 (1 - q)^2). The tails follow Engel & Van den Broeck's
+    asymptotes (eqs. (2.46), (3.32): 0.625/alpha and 0.442/alpha, three digits)."""
+    r = _solve(alpha=alpha, rule=rule)
+    assert r.converged and r.residual < 1e-12
+    assert alpha * float(r.observables["eps_g"]) == pytest.approx(coefficient, abs=1e-3)
+
+
 def test_rules_are_ordered_as_in_the_literature():
     # Engel & Van den Broeck 2001, ch. 2-4 (the learning curves of the rules): Bayes is optimal, maximal stability comes
     # close, Gibbs is worse; Hebb beats Gibbs at small alpha but decays only like 1/sqrt(alpha)

@@ -81,9 +81,9 @@ class TeacherStudent(Model):
 
     def variant(self, params):
         rule = params.get("rule") or "gibbs"
-        if rule == "gibbs" and not params.get("noise") and not params.get("flip"):
+        if rule in ("gibbs", "bayes") and not params.get("noise") and not params.get("flip"):
             # noiseless labels: version space is the posterior of the teacher's own channel
-            return NishimoriStudent()
+            return NishimoriStudent() if rule == "gibbs" else NishimoriBayesStudent()
         return _VARIANTS[rule]()
 
     # -- shared pieces -----------------------------------------------------------
@@ -177,6 +177,14 @@ class NishimoriStudent(BayesStudent):
     """Zero-temperature Gibbs learning of noiseless labels: version space is the posterior of
     the noiseless sign channel, so Gibbs samples sit on the Nishimori line (R = q)."""
 
+    def equation_scales(self, choices):
+        """2 (1 - q)^2: dF/dq has terms of order 1/(1 - q) that cancel at the saddle point, and
+        the equation times 2 (1 - q) still moves by ~1/(1 - q) per unit of q, so one ulp of q near 1
+        left a residual ~1e-11 at alpha = 1e3 (1e-9 at 1e4). With the second factor the residual
+        measures q's own error, which double precision resolves (tested to alpha = 1e5)."""
+        q = self.order_parameters[0].symbol
+        return [2 * (1 - q)**2]
+
     simulated_observables = ("R", "q", "eps_g")
 
     def _teacher(self):
@@ -188,6 +196,14 @@ class NishimoriStudent(BayesStudent):
     def observable_expressions(self, F, choices):
         q = self.order_parameters[0].symbol
         return {"R": q, "q": q, **self._errors(q), "eps_t": sympy.Integer(0)}
+
+
+class NishimoriBayesStudent(NishimoriStudent):
+    """Bayes-optimal learning of noiseless labels: the Nishimori-line saddle point of Gibbs learning
+    (the same free entropy, q = R), reported for the posterior's centre of mass, R_B = sqrt(q)."""
+
+    simulated_observables = BayesStudent.simulated_observables
+    observable_expressions = BayesStudent.observable_expressions
 
 
 class _FlippedSign(MatchedChannel):
