@@ -137,6 +137,21 @@ def _is_mp(*values):
     return any(isinstance(v, (mpmath.mpf, mpmath.mpc)) for v in values)
 
 
+def _mmse_parts(gamma, rho, slope):
+    """(gamma, rho, J, K) as mpmath numbers when either argument is one (the caller's precision),
+    else as numpy arrays (K None unless ``slope``)."""
+    if _is_mp(gamma, rho):
+        J, K = _mmse_parts_mp(gamma, rho)
+        return mpmath.mpf(gamma), mpmath.mpf(rho), J, K
+    J, K = _mmse_parts_np(gamma, rho, slope=slope)
+    return np.asarray(gamma, dtype=float), np.asarray(rho, dtype=float), J, K
+
+
+def _function_latex(name, f, printer, exp):
+    tex = r"%s\left(%s; %s\right)" % (name, printer._print(f.args[0]), printer._print(f.args[1]))
+    return tex if exp is None else r"\left[%s\right]^{%s}" % (tex, exp)
+
+
 class ScalarMMSE(sympy.Function):
     """mmse(gamma, rho) of the scalar channel sqrt(gamma) s0 + z with a Bernoulli-Gauss(rho) s0, in
     the fast form above; d/dgamma is :class:`ScalarMMSESlope`."""
@@ -150,17 +165,11 @@ class ScalarMMSE(sympy.Function):
 
     @staticmethod
     def _imp_(gamma, rho):
-        if _is_mp(gamma, rho):
-            J, _ = _mmse_parts_mp(gamma, rho)
-            g, r = mpmath.mpf(gamma), mpmath.mpf(rho)
-        else:
-            J, _ = _mmse_parts_np(gamma, rho, slope=False)
-            g, r = np.asarray(gamma, dtype=float), np.asarray(rho, dtype=float)
+        g, r, J, _ = _mmse_parts(gamma, rho, slope=False)
         return r / (1 + g) + (1 - r) * g / (1 + g) ** 2 * J
 
     def _latex(self, printer, exp=None):
-        tex = r"\mathrm{mmse}\left(%s; %s\right)" % (printer._print(self.args[0]), printer._print(self.args[1]))
-        return tex if exp is None else r"\left[%s\right]^{%s}" % (tex, exp)
+        return _function_latex(r"\mathrm{mmse}", self, printer, exp)
 
 
 class ScalarMMSESlope(sympy.Function):
@@ -170,17 +179,11 @@ class ScalarMMSESlope(sympy.Function):
 
     @staticmethod
     def _imp_(gamma, rho):
-        if _is_mp(gamma, rho):
-            J, K = _mmse_parts_mp(gamma, rho)
-            g, r = mpmath.mpf(gamma), mpmath.mpf(rho)
-        else:
-            J, K = _mmse_parts_np(gamma, rho)
-            g, r = np.asarray(gamma, dtype=float), np.asarray(rho, dtype=float)
+        g, r, J, K = _mmse_parts(gamma, rho, slope=True)
         return -r / (1 + g) ** 2 + (1 - r) * ((1 - g) / (1 + g) ** 3 * J + g / (1 + g) ** 2 * K)
 
     def _latex(self, printer, exp=None):
-        tex = r"\mathrm{mmse}'\left(%s; %s\right)" % (printer._print(self.args[0]), printer._print(self.args[1]))
-        return tex if exp is None else r"\left[%s\right]^{%s}" % (tex, exp)
+        return _function_latex(r"\mathrm{mmse}'", self, printer, exp)
 
 
 class BayesOptimal(Model):

@@ -104,6 +104,7 @@ from sympy.core.function import Function
 from replica.errors import DerivationError, ParameterError
 from replica.model import DerivedLimit, Model, Reference
 from replica.params import POSITIVE, REAL, Interval, Observable, Parameter
+from replica.symbolic import as_expr
 
 MAX_STEPS = 20000
 MAX_DIM = 100000
@@ -1202,8 +1203,8 @@ class Diffusion(Model):
             # every sampler acts coordinate by coordinate in the eigenbasis of Sigma: the one-coordinate
             # recursion with mean (U^T m)_i and variance lambda_i
             c, mus, lams = general_gaussian_parts(spec)
-            mus = [sympy.sympify(m).xreplace(rn) for m in mus]
-            lams = [sympy.sympify(lam).xreplace(rn) for lam in lams]
+            mus = [as_expr(m).xreplace(rn) for m in mus]
+            lams = [as_expr(lam).xreplace(rn) for lam in lams]
             sds = [sympy.sqrt(lam) for lam in lams]
             Mf = moment_function(sampler, init, 0, "m_N")
             Vf = moment_function(sampler, init, 1, "v_N")
@@ -1222,7 +1223,7 @@ class Diffusion(Model):
             der = derive(sampler_process(sampler), "gaussian")
             steps = [(r"\lambda_i", sympy.Tuple(*[lam.evalf(8) for lam in lams]),
                       "eigenvalues of the covariance (mpmath eigsy at 50 digits)"),
-                     (r"U^T m", sympy.Tuple(*[sympy.sympify(m).evalf(8) for m in mus]),
+                     (r"U^T m", sympy.Tuple(*[as_expr(m).evalf(8) for m in mus]),
                       "the mean in the eigenbasis; below, one eigen-coordinate i with mu -> (U^T m)_i, "
                       "sigma_0^2 -> lambda_i")]
             steps += self._process_steps(der, sampler, "gaussian", rn)
@@ -1265,8 +1266,8 @@ class Diffusion(Model):
         args = (s["mu"], s["sigma0"], sq, ell, n)
         return {"mean": DerivedLimit(fn["mean"](*args), tuple(steps)), "variance": fn["variance"](*args),
                 "kernel_mean": fn["kernel_mean"](*args),
-                "kernel_mean_data": sympy.sympify(kern_d).xreplace(rn),
-                "mean_data": sympy.sympify(mean_d).xreplace(rn), "variance_data": sympy.sympify(var_d).xreplace(rn)}
+                "kernel_mean_data": as_expr(kern_d).xreplace(rn),
+                "mean_data": as_expr(mean_d).xreplace(rn), "variance_data": as_expr(var_d).xreplace(rn)}
 
     def simulate_trial(self, params, n, rng):
         from replica.simulators.diffusion import sample_trial

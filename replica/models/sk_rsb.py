@@ -641,21 +641,18 @@ def at_line(T: float) -> tuple:
 # ---------------------------------------------------------------------------
 # observables computed numerically, as SymPy functions of (T, h) that compile
 # ---------------------------------------------------------------------------
-def numeric_function(name, compute, refuse_high_precision=True):
+def numeric_function(name, compute):
     """A SymPy function ``name(T, h)`` that compiles (``implemented_function``) to ``compute(T, h)``.
 
     The numerics here are double precision: evaluated above the solver's fixed working precision
     for limits (i.e. when ``--dps`` asked for more digits) they raise a one-line ParameterError
-    (``refuse_high_precision``), or return NaN rather than digits they do not have (h_AT of rsb=0,
-    which used to, now has its own mpmath evaluation: :func:`at_line_mp`)."""
+    rather than return digits they do not have."""
     from ..solver import LIMIT_DPS
 
     def imp(*args):
         if any(isinstance(a, mpmath.mpf) for a in args) and mpmath.mp.dps > LIMIT_DPS:
-            if refuse_high_precision:
-                raise ParameterError("sk rsb=1 and rsb=full are computed in double precision: --dps is not "
-                                     "available for them; allowed: --dps with rsb=0 only")
-            return mpmath.nan
+            raise ParameterError("sk rsb=1 and rsb=full are computed in double precision: --dps is not "
+                                 "available for them; allowed: --dps with rsb=0 only")
         return compute(*[float(a) for a in args])
 
     return implemented_function(sympy.Function(name, real=True), imp)
